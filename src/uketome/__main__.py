@@ -1,0 +1,5 @@
+import sys
+
+from uketome.cli import main
+
+sys.exit(main())

@@ -1,0 +1,35 @@
+"""Japanese text helpers: normalisation and kana folding.
+
+``normalize`` applies NFKC (full-width letters and digits to half-width, half-width kana
+to full-width) and folds case; ``fold_kana`` turns katakana into hiragana, so that
+シニタイ, ｼﾆﾀｲ and しにたい compare equal; ``search_key`` does both and drops spaces.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import jaconv
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """NFKC, case-folded, with runs of white space made one space and the ends trimmed."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+def fold_kana(text: str) -> str:
+    """Katakana to hiragana (after NFKC, so half-width kana are covered too)."""
+    return jaconv.kata2hira(unicodedata.normalize("NFKC", text))
+
+
+def search_key(text: str) -> str:
+    """The form used to compare or search Japanese text loosely."""
+    return _SPACES.sub("", fold_kana(normalize(text)))
+
+
+def to_hiragana_reading(text: str) -> str:
+    """A reading written in katakana (as dictionaries give it) as hiragana."""
+    return jaconv.kata2hira(text)

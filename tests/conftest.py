@@ -1,0 +1,123 @@
+"""Shared fixtures: a small network, named personas, and signing in the real way."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.factories import OrganizationFactory, SiteFactory
+from uketome.accounts.models import User
+from uketome.accounts.roles import Role
+from uketome.accounts.services import membership_grant, staff_create
+from uketome.network.models import Organization, OrganizationKind, Site
+
+PASSWORD = "correct horse battery staple 7"
+
+
+def pytest_report_header(config: Any) -> str:
+    url = os.environ.get("UKETOME_TEST_DATABASE_URL", "")
+    return f"uketome database: {url.split('@')[-1] if url else 'SQLite (temporary)'}"
+
+
+@pytest.fixture(autouse=True)
+def _check_ci_database(request: pytest.FixtureRequest) -> None:
+    """In CI, a run asked to use PostgreSQL must really be on PostgreSQL."""
+    if os.environ.get("CI") and os.environ.get("UKETOME_TEST_DATABASE_URL", "").startswith(
+        "postgres"
+    ):
+        assert connection.vendor == "postgresql"
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def network(db: Any) -> dict[str, Any]:
+    """The operator, a government department and two sites (津 and 鈴鹿)."""
+    operator = OrganizationFactory(name="運営NPO", is_operator=True)
+    government = OrganizationFactory(
+        name="県子ども・福祉部", kind=OrganizationKind.GOVERNMENT, is_signatory=True
+    )
+    tsu = SiteFactory(name="津", slug="tsu", organization=operator)
+    suzuka = SiteFactory(name="鈴鹿", slug="suzuka", organization=operator)
+    return {"operator": operator, "government": government, "tsu": tsu, "suzuka": suzuka}
+
+
+@pytest.fixture
+def make_staff(network: dict[str, Any]) -> Callable[..., User]:
+    """make_staff(role, site="tsu") -> a user with that role, password PASSWORD."""
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role, site: str | None = None, username: str | None = None) -> User:
+        n = next(counter)
+        user = staff_create(
+            actor=None,
+            username=username or f"{role}-{n}",
+            last_name="山田",
+            first_name=f"花子{n}",
+            password=PASSWORD,
+        )
+        organization: Organization = (
+            network["government"] if role == Role.GOVERNMENT_PARTNER else network["operator"]
+        )
+        where: Site | None = network[site] if site else None
+        membership_grant(actor=None, user=user, role=role, organization=organization, site=where)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def personas(make_staff: Callable[..., User]) -> dict[str, User]:
+    """One person per role: a listener at 津, a supervisor at 鈴鹿, and so on."""
+    return {
+        "listener_tsu": make_staff(Role.LISTENER, "tsu", "listener_tsu"),
+        "supporter_tsu": make_staff(Role.SUPPORTER, "tsu", "supporter_tsu"),
+        "supervisor_suzuka": make_staff(Role.SUPERVISOR, "suzuka", "supervisor_suzuka"),
+        "coordinator_tsu": make_staff(Role.SITE_COORDINATOR, "tsu", "coordinator_tsu"),
+        "secretariat": make_staff(Role.SECRETARIAT, None, "secretariat"),
+        "government": make_staff(Role.GOVERNMENT_PARTNER, None, "government"),
+        "fostercare": make_staff(Role.FOSTER_CARE_STAFF, None, "fostercare"),
+        "sysadmin": make_staff(Role.SYSTEM_ADMIN, None, "sysadmin"),
+    }
+
+
+def current_code(device: TOTPDevice) -> str:
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+@pytest.fixture
+def sign_in() -> Callable[..., Client]:
+    """sign_in(user) -> a client signed in through the login page, with 2FA where the
+    role needs it (enrolling a device first if the user has none)."""
+
+    def do(user: User, client: Client | None = None) -> Client:
+        client = client or Client()
+        response = client.post(
+            reverse("accounts:login"), {"username": user.username, "password": PASSWORD}
+        )
+        assert response.status_code == 302, response.content[:500]
+        if user.needs_two_factor:
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            if device is None:
+                client.get(reverse("accounts:two_factor"))
+                device = TOTPDevice.objects.get(user=user, confirmed=False)
+            response = client.post(reverse("accounts:two_factor"), {"token": current_code(device)})
+            assert response.status_code == 302, response.content[:500]
+        return client
+
+    return do
