@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench.NAME`, each printing one JSON line of figures."""
