@@ -82,6 +82,13 @@ def _demo(argv: Sequence[str]) -> int:
     return _serve(rest)
 
 
+def _demo_totp(argv: Sequence[str]) -> int:
+    os.environ.setdefault("UKETOME_DEBUG", "true")
+    _setup()
+    _manage(["demo_totp", *argv])
+    return 0
+
+
 def _worker(argv: Sequence[str]) -> int:
     _setup()
     _manage(["db_worker", *argv])
@@ -120,6 +127,7 @@ def _generate_key(argv: Sequence[str]) -> int:
 COMMANDS = {
     "serve": _serve,
     "demo": _demo,
+    "demo-totp": _demo_totp,
     "worker": _worker,
     "check-config": _check_config,
     "generate-key": _generate_key,

@@ -189,3 +189,9 @@ def test_next_parameter_cannot_send_people_elsewhere(personas: dict[str, User]) 
         {"token": current_code(device)},
     )
     assert response["Location"] == "/staff/"
+
+
+def test_passwords_are_hashed_with_argon2(personas: dict[str, User]) -> None:
+    stored = User.objects.get(username="listener_tsu").password
+    assert stored.startswith("argon2$argon2id$")
+    assert PASSWORD not in stored

@@ -20,6 +20,10 @@ def test_public_page_is_japanese(live_server: Any, page: Any) -> None:
     assert page.locator("html").get_attribute("lang") == "ja"
     assert "はなして" in page.locator("h1").inner_text()
     assert page.get_by_role("link", name="110").is_visible()
+    # The stylesheet is applied: the skip link waits off-screen until it gets focus.
+    assert page.locator("a.skip").bounding_box()["x"] < 0
+    page.keyboard.press("Tab")
+    assert page.locator("a.skip").bounding_box()["x"] >= 0
 
 
 def test_first_sign_in_enrols_two_factor_and_shows_the_role_menu(

@@ -27,3 +27,18 @@ def test_a_child_who_only_reads_gets_no_cookie(db: Any, client: Client) -> None:
     response = client.get("/")
     assert "Set-Cookie" not in response.headers
     assert not response.cookies
+
+
+def test_pages_get_their_stylesheets(db: Any, client: Client) -> None:
+    """Every stylesheet a page links is served (from this site, as CSS)."""
+    import re
+
+    for path in ["/", "/staff/login/"]:
+        page = client.get(path).content.decode()
+        links = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
+        assert links, path
+        for href in links:
+            assert href.startswith("/static/")
+            response = client.get(href)
+            assert response.status_code == 200, href
+            assert response["Content-Type"].startswith("text/css")
