@@ -90,8 +90,18 @@ def _demo_totp(argv: Sequence[str]) -> int:
 
 
 def _worker(argv: Sequence[str]) -> int:
+    """Run background jobs; also queue the daily jobs (retention, audit check) when due."""
     _setup()
-    _manage(["db_worker", *argv])
+    import threading
+
+    from uketome.core.schedule import run_forever
+
+    stop = threading.Event()
+    threading.Thread(target=run_forever, args=(stop,), daemon=True, name="schedule").start()
+    try:
+        _manage(["db_worker", *argv])
+    finally:
+        stop.set()
     return 0
 
 

@@ -46,6 +46,7 @@ class Config:
     email: dict[str, Any]
     https: bool
     idle_minutes: int
+    quick_exit_url: str
     demo_secrets_file: Path | None
 
 
@@ -211,6 +212,11 @@ def load() -> Config:
         if not email.get("EMAIL_BACKEND"):
             raise ConfigError("EMAIL_URL", f"unknown scheme in {email_raw!r}")
 
+    quick_exit_url = (_raw("QUICK_EXIT_URL") or "https://www.google.co.jp/").strip()
+    parsed = urlparse(quick_exit_url)
+    if parsed.scheme != "https" or not parsed.netloc:
+        raise ConfigError("QUICK_EXIT_URL", f"expected an https:// address, got {quick_exit_url!r}")
+
     return Config(
         debug=debug,
         data_dir=data_dir,
@@ -222,5 +228,6 @@ def load() -> Config:
         email=email,
         https=_bool("HTTPS", not debug),
         idle_minutes=_int("IDLE_MINUTES", 30, minimum=2, maximum=24 * 60),
+        quick_exit_url=quick_exit_url,
         demo_secrets_file=demo_file,
     )

@@ -4,4 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from uketome.helpline.consumers import StaffAlertsConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/staff/alerts/", StaffAlertsConsumer.as_asgi()),
+]

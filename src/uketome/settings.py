@@ -23,6 +23,8 @@ SECRET_KEY = CONFIG.secret_key
 FIELD_ENCRYPTION_KEYS = CONFIG.field_encryption_keys
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 REDIS_URL = CONFIG.redis_url
+# Where the quick-exit button on children's pages goes (a neutral site).
+QUICK_EXIT_URL = CONFIG.quick_exit_url
 
 INSTALLED_APPS = [
     "uketome.core.apps.UketomeAdminConfig",
@@ -43,6 +45,7 @@ INSTALLED_APPS = [
     "uketome.core",
     "uketome.network",
     "uketome.accounts",
+    "uketome.helpline",
     "uketome.portal",
 ]
 
@@ -78,6 +81,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "uketome.core.context_processors.staff",
+                "uketome.portal.context_processors.public",
             ],
         },
     },

@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("staff/", include("uketome.accounts.urls")),
     path("staff/network/", include("uketome.network.urls")),
+    path("staff/contacts/", include("uketome.helpline.urls")),
     path("staff/core/", include("uketome.core.urls")),
     path("staff/admin/", admin.site.urls),
     path("staff/language/", set_language, name="set_language"),

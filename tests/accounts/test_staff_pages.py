@@ -13,21 +13,35 @@ from uketome.core.models import AuditEntry
 from uketome.network.models import Organization
 
 MENU = {
+    "/staff/contacts/new/": "相談を記録する",
+    "/staff/contacts/": "相談記録",
+    "/staff/contacts/escalations/": "緊急対応",
     "/staff/network/": "ネットワーク",
     "/staff/roster/": "名簿",
     "/staff/core/audit/": "監査ログ",
     "/staff/admin/": "管理画面",
 }
 
+NEW, CONTACTS, ESCALATIONS = (
+    "/staff/contacts/new/",
+    "/staff/contacts/",
+    "/staff/contacts/escalations/",
+)
+NETWORK, ROSTER, AUDIT, ADMIN = (
+    "/staff/network/",
+    "/staff/roster/",
+    "/staff/core/audit/",
+    "/staff/admin/",
+)
 EXPECTED_MENU = {
-    "listener_tsu": {"/staff/network/"},
-    "supporter_tsu": {"/staff/network/"},
-    "supervisor_suzuka": {"/staff/network/", "/staff/roster/"},
-    "coordinator_tsu": {"/staff/network/", "/staff/roster/"},
-    "secretariat": set(MENU),
-    "government": {"/staff/network/"},
-    "fostercare": {"/staff/network/"},
-    "sysadmin": set(MENU),
+    "listener_tsu": {NETWORK, NEW, CONTACTS},
+    "supporter_tsu": {NETWORK, NEW, CONTACTS, ESCALATIONS},
+    "supervisor_suzuka": {NETWORK, ROSTER, NEW, CONTACTS, ESCALATIONS},
+    "coordinator_tsu": {NETWORK, ROSTER},
+    "secretariat": {NETWORK, ROSTER, AUDIT, ADMIN, CONTACTS, ESCALATIONS},
+    "government": {NETWORK},
+    "fostercare": {NETWORK, NEW, CONTACTS},
+    "sysadmin": {NETWORK, ROSTER, AUDIT, ADMIN},
 }
 
 

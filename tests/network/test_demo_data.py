@@ -23,7 +23,7 @@ from uketome.network.models import CollaborativeProject, Organization, Site
 @pytest.fixture
 def demo(db: Any, settings: Any) -> Path:
     with override_settings(DEBUG=True):
-        call_command("load_demo", stdout=io.StringIO())
+        call_command("load_demo", contacts=300, stdout=io.StringIO())
     return Path(settings.DATA_DIR)
 
 
@@ -67,7 +67,7 @@ def test_loading_again_changes_nothing(demo: Path) -> None:
     users = User.objects.count()
     passwords = json.loads((demo / "demo-logins.json").read_text())
     with override_settings(DEBUG=True):
-        call_command("load_demo", stdout=io.StringIO())
+        call_command("load_demo", contacts=300, stdout=io.StringIO())
     assert User.objects.count() == users
     assert json.loads((demo / "demo-logins.json").read_text()) == passwords
     assert Organization.objects.filter(is_signatory=True).count() == 18

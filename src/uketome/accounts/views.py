@@ -98,6 +98,24 @@ class MenuItem:
 
 MENU = [
     MenuItem(
+        _("Record a contact"),
+        "helpline:contact_new",
+        "helpline.add_contact",
+        _("The phone log: record a call in seconds."),
+    ),
+    MenuItem(
+        _("Contact records"),
+        "helpline:contact_list",
+        "helpline.view_contact",
+        _("The contacts you may see, with filters."),
+    ),
+    MenuItem(
+        _("Escalations"),
+        "helpline:escalation_list",
+        "helpline.view_escalation",
+        _("Contacts at high or urgent risk waiting for a decision."),
+    ),
+    MenuItem(
         _("Network"),
         "network:directory",
         "network.view_organization",

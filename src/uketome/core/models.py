@@ -87,3 +87,19 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} entries"
+
+
+class ScheduledRun(models.Model):
+    """That a scheduled job was queued for a day. The unique row makes sure that several
+    workers queue each daily job once."""
+
+    job = models.CharField(max_length=60)
+    day = models.DateField()
+    queued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("scheduled run")
+        constraints = [models.UniqueConstraint(fields=["job", "day"], name="scheduled_once")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.day}"

@@ -154,6 +154,42 @@ def is_self(field: str) -> Predicate:
     return Predicate(f"is_self({field})", test, q)
 
 
+def is_one_of(*fields: str) -> Predicate:
+    """The user is the one named by any of ``fields`` (e.g. the contact's listener or
+    supporter)."""
+
+    def test(user: Any, obj: Any) -> bool:
+        if not getattr(user, "is_authenticated", False):
+            return False
+        if obj is None:
+            return True
+        return any(_fk_id(obj, field) == user.pk for field in fields)
+
+    def q(user: Any) -> Q:
+        if not getattr(user, "is_authenticated", False):
+            return NOTHING
+        return reduce(operator.or_, (Q(**{field: user.pk}) for field in fields))
+
+    return Predicate(f"is_one_of({', '.join(fields)})", test, q)
+
+
+def value_is(path: str, value: Any) -> Predicate:
+    """The object's ``path`` (``"line__audience"``) equals ``value``."""
+
+    def test(user: Any, obj: Any) -> bool:
+        if obj is None:
+            return True
+        current = obj
+        for part in path.split("__"):
+            current = getattr(current, part, None)
+        return bool(current == value)
+
+    def q(user: Any) -> Q:
+        return Q(**{path: value})
+
+    return Predicate(f"value_is({path}={value})", test, q)
+
+
 is_secretariat = has_role(Role.SECRETARIAT)
 is_system_admin = has_role(Role.SYSTEM_ADMIN)
 is_government_partner = has_role(Role.GOVERNMENT_PARTNER)
@@ -242,3 +278,37 @@ Rule("accounts.change_user", [is_secretariat], [is_system_admin])
 
 view_audit = Rule("core.view_auditentry", [is_secretariat], [is_system_admin])
 use_admin = Rule("core.use_admin", [is_secretariat], [is_system_admin])
+
+# --- Contact records ------------------------------------------------------------------
+# A listener sees the contacts they handled; supporters and supervisors their site's; the
+# secretariat all; foster-care staff the foster-parent lines'; government partners none.
+is_handler = is_one_of("listener", "supporter")
+takes_contacts = has_role(Role.LISTENER, Role.SUPPORTER, Role.SUPERVISOR, Role.FOSTER_CARE_STAFF)
+view_contact = Rule(
+    "helpline.view_contact",
+    [is_secretariat],
+    [at_own_site("site", Role.SUPPORTER, Role.SUPERVISOR)],
+    [takes_contacts, is_handler],
+    [has_role(Role.FOSTER_CARE_STAFF), value_is("line__audience", "foster_parents")],
+)
+add_contact = Rule("helpline.add_contact", [takes_contacts])
+change_contact = Rule(
+    "helpline.change_contact",
+    [takes_contacts, is_handler],
+    [at_own_site("site", Role.SUPERVISOR)],
+    [is_secretariat],
+)
+export_contacts = Rule("helpline.export_contact", [is_secretariat])
+decide_escalation = Rule(
+    "helpline.decide_escalation",
+    [at_own_site("contact__site", Role.SUPERVISOR)],
+    [has_role(Role.SUPERVISOR), value_is("contact__site", None)],
+)
+view_escalations = Rule(
+    "helpline.view_escalation",
+    [at_own_site("contact__site", Role.SUPERVISOR, Role.SUPPORTER)],
+    [is_secretariat],
+)
+for _model in ("line", "openinghours", "annualclosure", "closure"):
+    for _verb in ("view", "add", "change", "delete"):
+        Rule(f"helpline.{_verb}_{_model}", [is_secretariat], [is_system_admin])

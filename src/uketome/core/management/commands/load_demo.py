@@ -1,15 +1,22 @@
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from uketome.accounts.demo import load_demo_logins, load_volunteers
 from uketome.core.audit import audit_record
+from uketome.helpline.demo import load_lines
+from uketome.helpline.demo_contacts import load_contacts
 from uketome.network.demo import load_network
 
 
 class Command(BaseCommand):
     help = "Load the demo network, volunteers and logins (demo mode only). Safe to run again."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--contacts", type=int, default=20_000, help="synthetic contacts over a year"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
@@ -17,8 +24,17 @@ class Command(BaseCommand):
         data = load_network()
         volunteers = load_volunteers({s["slug"]: s["volunteers"] for s in data["sites"]})
         logins = load_demo_logins()
-        audit_record(actor=None, action="demo.loaded", data={"volunteers": volunteers})
-        self.stdout.write(f"Demo network loaded: {volunteers} staff and volunteers.\n")
+        lines = load_lines()
+        contacts = load_contacts(count=options["contacts"])
+        audit_record(
+            actor=None,
+            action="demo.loaded",
+            data={"volunteers": volunteers, "lines": len(lines), "contacts": contacts},
+        )
+        self.stdout.write(
+            f"Demo network loaded: {volunteers} staff and volunteers, {len(lines)} lines, "
+            f"{contacts} contacts.\n"
+        )
         self.stdout.write("Demo logins (demo mode only):")
         for login in logins:
             self.stdout.write(

@@ -1,0 +1,37 @@
+// Live alerts for supervisors: a banner the moment a contact at high or urgent risk is
+// saved at their site. Reconnects by itself; the escalation list is the full record.
+const root = document.body;
+const region = document.getElementById("live-alerts");
+if (root.dataset.alerts === "on" && region) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  let delay = 1000;
+  const connect = () => {
+    const socket = new WebSocket(`${scheme}://${location.host}/ws/staff/alerts/`);
+    socket.addEventListener("open", () => {
+      delay = 1000;
+      root.dataset.alertsConnected = "yes";
+    });
+    socket.addEventListener("message", (event) => {
+      const data = JSON.parse(event.data);
+      if (data.event !== "escalation.raised") return;
+      const item = document.createElement("p");
+      item.className = `alert rank-${data.rank}`;
+      const link = document.createElement("a");
+      link.href = `${region.dataset.contactUrl}${data.contact}/`;
+      link.textContent = region.dataset.text
+        .replace("{risk}", data.risk)
+        .replace("{line}", data.line)
+        .replace("{site}", data.site || "-");
+      item.append(link);
+      region.prepend(item);
+      region.hidden = false;
+    });
+    socket.addEventListener("close", (event) => {
+      root.dataset.alertsConnected = "no";
+      if (event.code === 4403) return;
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    });
+  };
+  connect();
+}

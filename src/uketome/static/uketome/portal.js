@@ -1,0 +1,19 @@
+// Quick exit: the button and the Esc key replace this page with a neutral site, so the
+// Back button does not come back here.
+const exit = document.getElementById("quick-exit");
+function leave(event) {
+  event?.preventDefault();
+  document.body.textContent = "";
+  try {
+    history.replaceState(null, "", "/");
+  } catch {
+    // ignore
+  }
+  location.replace(exit.href);
+}
+if (exit) {
+  exit.addEventListener("click", leave);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") leave(event);
+  });
+}
