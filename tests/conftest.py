@@ -121,3 +121,28 @@ def sign_in() -> Callable[..., Client]:
         return client
 
     return do
+
+
+def run_async(factory: Callable[[], Any]) -> Any:
+    """Run a coroutine to the end in a thread of its own (with its own event loop).
+
+    The browser tests keep Playwright's event loop running in the main thread for the
+    whole session, so async test code must not start its loop there.
+    """
+    import asyncio
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(factory())
+        except BaseException as error:  # re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=60)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

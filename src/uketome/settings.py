@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "uketome.accounts",
     "uketome.helpline",
     "uketome.portal",
+    "uketome.content",
+    "uketome.resources",
 ]
 
 MIDDLEWARE = [

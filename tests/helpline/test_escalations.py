@@ -8,11 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.utils import timezone
 
+from tests.conftest import run_async
 from uketome.accounts.models import User
 from uketome.asgi import application
 from uketome.core.models import AuditEntry
@@ -59,7 +60,7 @@ def test_supervisors_at_the_site_are_alerted_at_once(
         await suzuka_socket.disconnect()
         return message, nothing_at_suzuka, refused
 
-    message, nothing_at_suzuka, refused = async_to_sync(scenario)()
+    message, nothing_at_suzuka, refused = run_async(scenario)
     contact = Contact.objects.get()
     assert message["event"] == "escalation.raised"
     assert message["contact"] == contact.pk
@@ -85,7 +86,7 @@ def test_alerts_need_a_verified_second_factor(personas: dict[str, User]) -> None
         connected, _code = await socket.connect()
         return bool(connected)
 
-    assert async_to_sync(scenario)() is False
+    assert run_async(scenario) is False
 
 
 def test_supervisor_records_the_decision(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from tests.conftest import run_async
 from uketome.core.dates import TOKYO
 from uketome.helpline.models import Line, OpeningHours
 from uketome.portal.selectors import line_statuses
@@ -109,7 +110,7 @@ def _asgi_get(app: Any, path: str, cookie: bool = False) -> tuple[int, bytes, di
         body = b"".join(m.get("body", b"") for m in sent[1:])
         return start["status"], body, dict(start["headers"])
 
-    return asyncio.run(run())
+    return run_async(run)  # type: ignore[no-any-return]
 
 
 @pytest.mark.django_db(transaction=True)

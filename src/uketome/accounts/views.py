@@ -116,6 +116,12 @@ MENU = [
         _("Contacts at high or urgent risk waiting for a decision."),
     ),
     MenuItem(
+        _("Portal content"),
+        "content:index",
+        "content.change_page",
+        _("Pages and news of the children's portal."),
+    ),
+    MenuItem(
         _("Network"),
         "network:directory",
         "network.view_organization",

@@ -50,6 +50,10 @@ class UketomeAdminSite(admin.AdminSite):
 class AuditedModelAdmin(ObjectPermissionsModelAdmin):
     """A model admin whose every change writes an audit entry, allowed by the rules."""
 
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        # The rules name model permissions, not apps: show the app when its model may be seen.
+        return bool(self.has_view_or_change_permission(request))
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         with transaction.atomic():
             super().save_model(request, obj, form, change)

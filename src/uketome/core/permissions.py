@@ -312,3 +312,11 @@ view_escalations = Rule(
 for _model in ("line", "openinghours", "annualclosure", "closure"):
     for _verb in ("view", "add", "change", "delete"):
         Rule(f"helpline.{_verb}_{_model}", [is_secretariat], [is_system_admin])
+
+# --- Portal content -------------------------------------------------------------------
+edit_pages = Rule("content.change_page", [is_secretariat], [is_system_admin])
+edit_news = Rule("content.change_newsitem", [is_secretariat], [is_system_admin])
+
+# --- Resource directory (相談できるところ) ------------------------------------------------
+for _verb in ("view", "add", "change", "delete"):
+    Rule(f"resources.{_verb}_resource", [is_secretariat], [is_system_admin])

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from uketome.content.selectors import menu_pages
 from uketome.portal.cache import public_cache
 from uketome.portal.selectors import line_statuses
 
@@ -26,6 +29,9 @@ def _render(request: HttpRequest, template: str, context: dict[str, object]) -> 
 def home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     statuses = line_statuses(now)
+    menu = [(p.title, reverse("pages:page", args=[p.slug])) for p in menu_pages()]
+    menu.append((_("News and events"), reverse("pages:news_list")))
+    menu.append((_("Places you can ask for help"), "/resources/"))
     return _render(
         request,
         "portal/home.html",
@@ -34,5 +40,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "open_lines": [s for s in statuses if s.is_open],
             "closed_lines": [s for s in statuses if not s.is_open],
             "statuses": statuses,
+            "menu": menu,
         },
     )

@@ -29,3 +29,13 @@ def keep_grade(context: Any, url: str) -> str:
         return url
     joiner = "&" if "?" in url else "?"
     return f"{url}{joiner}{urlencode({GRADE_PARAM: grade_param(grade)})}"
+
+
+@register.simple_tag(takes_context=True)
+def with_grade(context: Any, value: str) -> str:
+    """``{% with_grade "3" %}``: this page's address with another furigana choice, keeping
+    the rest of the query (a search, a topic)."""
+    request = context.get("request")
+    query = request.GET.copy() if request is not None else {}
+    query[GRADE_PARAM] = value
+    return "?" + query.urlencode()  # type: ignore[union-attr]

@@ -4,10 +4,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from uketome.accounts.demo import load_demo_logins, load_volunteers
+from uketome.content.demo import load_content
 from uketome.core.audit import audit_record
 from uketome.helpline.demo import load_lines
 from uketome.helpline.demo_contacts import load_contacts
 from uketome.network.demo import load_network
+from uketome.resources.demo import load_resources
 
 
 class Command(BaseCommand):
@@ -25,6 +27,8 @@ class Command(BaseCommand):
         volunteers = load_volunteers({s["slug"]: s["volunteers"] for s in data["sites"]})
         logins = load_demo_logins()
         lines = load_lines()
+        load_content()
+        load_resources()
         contacts = load_contacts(count=options["contacts"])
         audit_record(
             actor=None,
