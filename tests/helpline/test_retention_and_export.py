@@ -136,3 +136,34 @@ def _topic_pk(code: str) -> int:
     from uketome.helpline.models import TaxonomyTerm
 
     return TaxonomyTerm.objects.get(kind="topic", code=code, version__is_current=True).pk
+
+
+def test_pages_merge_every_way_a_contact_is_visible(
+    recorded: Callable[..., Contact],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    """A supporter sees the site's contacts and those they supported elsewhere: the pages
+    walk both in time order, each contact once."""
+    at_site = [recorded(site="tsu", minutes_ago=100 + 2 * i) for i in range(30)]
+    supported = []
+    for i in range(30):
+        contact = recorded(site="suzuka", minutes_ago=101 + 2 * i)
+        Contact.objects.filter(pk=contact.pk).update(supporter=personas["supporter_tsu"])
+        supported.append(contact)
+    elsewhere = recorded(site="suzuka", minutes_ago=50)  # not theirs
+    client = sign_in(personas["supporter_tsu"])
+    seen: list[int] = []
+    url = "/staff/contacts/"
+    while url:
+        page = client.get(url).content.decode()
+        body = page.split("<tbody>")[1].split("</tbody>")[0]
+        seen += [int(part.split("/")[0]) for part in body.split('href="/staff/contacts/')[1:]]
+        url = (
+            "/staff/contacts/" + page.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0]
+            if 'rel="next"' in page
+            else ""
+        ).replace("&amp;", "&")
+    expected = sorted(at_site + supported, key=lambda c: (c.started_at, c.pk), reverse=True)
+    assert seen == [c.pk for c in expected]
+    assert elsewhere.pk not in seen

@@ -177,7 +177,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "next_url": next_url,
-            "first_url": "?" + request.GET.copy().urlencode() if after else None,
+            "first_url": "?" + _without(request, "after") if after else None,
             "can_export": export_contacts.test(request.user),
             "can_add": add_contact.test(request.user),
             "export_query": _without(request, "after"),
