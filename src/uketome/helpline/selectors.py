@@ -79,8 +79,10 @@ def _branches(visible: Q) -> list[Q]:
                 branches += [Q(**{key[:-4]: item}) for item in value]
             else:
                 branches.append(Q(**{key: value}))
-        else:
+        elif isinstance(part, Q):
             branches.append(part)
+        else:  # not a shape the rules produce: keep the whole filter as one branch
+            return [visible]
     return branches
 
 
