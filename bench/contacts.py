@@ -171,6 +171,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     load_s = time.perf_counter() - load_started
     analyze(args)
     log(f"loaded {args.rows:,} contacts in {load_s:.1f}s")
+    import uketome.asgi  # noqa: F401 - the server's start-up (it settles the collector)
+
     people = bench_people()
     roles: dict[str, dict[str, Any]] = {}
     for role, user in people.items():

@@ -96,3 +96,31 @@ def test_a_broken_file_is_refused(tmp_path: Path) -> None:
     bad.write_text('version = "1"\n[[topics]]\ncode = "a"\nlabel = "A"\nchi = "nowhere"\n')
     with pytest.raises(TaxonomyError, match="unknown chi"):
         read(bad)
+
+
+def test_list_and_detail_show_each_contacts_own_version_labels(
+    db: Any, tmp_path: Path, personas: Any, recorded: Any, sign_in: Any
+) -> None:
+    """Pages fill term labels from a per-process cache: a contact recorded under an older
+    version still shows that version's words, a newer contact the new ones."""
+    old_contact = recorded(outcome="silent", minutes_ago=60)
+    for path in taxonomy_files():
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    _write_next_version(tmp_path, taxonomy_files()[-1])
+    newest = tmp_path / "2099.1.toml"
+    newest.write_text(
+        newest.read_text(encoding="utf-8").replace('label = "無言"', 'label = "無言(新)"', 1),
+        encoding="utf-8",
+    )
+    load_all(tmp_path)
+    new_contact = recorded(outcome="silent", minutes_ago=10)
+    assert new_contact.taxonomy != old_contact.taxonomy
+
+    client = sign_in(personas["listener_tsu"])
+    listing = client.get("/staff/contacts/").content.decode()
+    assert listing.count("無言(新)") == 1
+    assert listing.count("<td>無言</td>") == 1
+    old_page = client.get(f"/staff/contacts/{old_contact.pk}/").content.decode()
+    new_page = client.get(f"/staff/contacts/{new_contact.pk}/").content.decode()
+    assert "無言" in old_page and "無言(新)" not in old_page
+    assert "無言(新)" in new_page

@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -19,3 +19,10 @@ class HelplineConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_load_taxonomy, sender=self, dispatch_uid="uketome-taxonomy")
+        from uketome.helpline.models import TaxonomyTerm
+        from uketome.helpline.taxonomy import forget_terms
+
+        for signal in (post_save, post_delete):
+            signal.connect(
+                forget_terms, sender=TaxonomyTerm, dispatch_uid=f"uketome-terms-{signal}"
+            )

@@ -17,6 +17,17 @@ from django.http import Http404
 from uketome.core.audit import audit_record
 from uketome.core.permissions import view_contact, view_escalations
 from uketome.helpline.models import Contact, Escalation, EscalationStatus
+from uketome.helpline.taxonomy import attach_terms
+
+# The taxonomy links each page shows, filled from the per-process term cache (no joins).
+LIST_TERMS = ("outcome", "age_band", "gender", "risk_level")
+DETAIL_TERMS = (
+    *LIST_TERMS,
+    "grade",
+    "main_concern",
+    "relationship",
+    "setting",
+)
 
 
 def contacts_visible_to(user: Any) -> QuerySet[Contact]:
@@ -122,10 +133,11 @@ def contact_page(
     ids = [pk for _at, pk in ordered[:size]]
     rows = list(
         Contact.objects.filter(pk__in=ids)
-        .select_related("line", "site", "outcome", "age_band", "gender", "risk_level")
+        .select_related("line", "site")
         .defer("summary", "notes", "identification")
         .order_by("-started_at", "-id")
     )
+    attach_terms(rows, LIST_TERMS)
     return ContactPage(
         rows=rows,
         next_cursor=Cursor(rows[-1].started_at, rows[-1].pk) if more and rows else None,
@@ -139,21 +151,7 @@ def contact_for_reading(user: Any, pk: int, *, reason: str = "") -> Contact:
     """
     contact = (
         contacts_visible_to(user)
-        .select_related(
-            "line",
-            "site",
-            "taxonomy",
-            "listener",
-            "supporter",
-            "outcome",
-            "age_band",
-            "gender",
-            "grade",
-            "main_concern",
-            "relationship",
-            "setting",
-            "risk_level",
-        )
+        .select_related("line", "site", "taxonomy", "listener", "supporter")
         .filter(pk=pk)
         .first()
     )
@@ -165,6 +163,7 @@ def contact_for_reading(user: Any, pk: int, *, reason: str = "") -> Contact:
             reason=reason,
         )
         raise Http404
+    attach_terms([contact], DETAIL_TERMS)
     audit_record(actor=user, action="contact.read", target=contact, reason=reason)
     return contact
 

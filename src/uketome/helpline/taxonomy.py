@@ -11,6 +11,7 @@ A mapping entry: ``[[mapping]] kind = "topic"  from = "old_code"  to = "new_code
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from uketome.core.text import search_key
-from uketome.helpline.models import TaxonomyTerm, TaxonomyVersion, TermKind
+from uketome.helpline.models import Contact, TaxonomyTerm, TaxonomyVersion, TermKind
 
 TAXONOMY_DIR = Path(__file__).parent / "data" / "taxonomy"
 
@@ -115,6 +116,36 @@ def _make_current(version: TaxonomyVersion, mapping: list[dict[str, str]]) -> No
 def load_all(directory: Path = TAXONOMY_DIR) -> list[TaxonomyVersion]:
     """Load every version file not yet in the database (oldest first)."""
     return [load_version(read(path))[0] for path in taxonomy_files(directory)]
+
+
+# Terms by id, per process. A version's terms are written once, when it is loaded; only
+# their ``current`` link changes when a newer version arrives (never read from here).
+_TERMS: dict[int, TaxonomyTerm] = {}
+
+
+def forget_terms(**_kwargs: Any) -> None:
+    """Drop the per-process term cache (connected to term saves and deletes)."""
+    _TERMS.clear()
+
+
+def terms_by_id(ids: Iterable[int | None]) -> dict[int, TaxonomyTerm]:
+    """The terms with these ids, from the per-process cache (one query for the missing)."""
+    wanted = {pk for pk in ids if pk is not None}
+    missing = wanted - _TERMS.keys()
+    if missing:
+        _TERMS.update(TaxonomyTerm.objects.in_bulk(missing))
+    return {pk: _TERMS[pk] for pk in wanted if pk in _TERMS}
+
+
+def attach_terms(contacts: Sequence[Contact], fields: Iterable[str]) -> None:
+    """Fill the contacts' taxonomy term links from the cache instead of a join each."""
+    fields = list(fields)
+    found = terms_by_id(getattr(c, f"{f}_id") for c in contacts for f in fields)
+    for contact in contacts:
+        for name in fields:
+            term = found.get(getattr(contact, f"{name}_id"))
+            if term is not None and term.version_id == contact.taxonomy_id:
+                Contact._meta.get_field(name).set_cached_value(contact, term)  # type: ignore[union-attr]
 
 
 def current_version() -> TaxonomyVersion:
