@@ -143,6 +143,8 @@ def run_async(factory: Callable[[], Any]) -> Any:
     thread = threading.Thread(target=target)
     thread.start()
     thread.join(timeout=60)
+    if thread.is_alive():
+        raise TimeoutError("the coroutine did not finish within 60 seconds")
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
@@ -46,9 +47,14 @@ INSTALLED_APPS = [
     "uketome.network",
     "uketome.accounts",
     "uketome.helpline",
+    "uketome.chat",
     "uketome.portal",
     "uketome.content",
     "uketome.resources",
+    "uketome.stats",
+    "uketome.mail",
+    "uketome.triage",
+    "uketome.qa",
 ]
 
 MIDDLEWARE = [
@@ -94,6 +100,9 @@ DATABASES = {"default": CONFIG.database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if REDIS_URL:
+    # Redis pub/sub channels are shared by every database index of a server: name ours after
+    # the index so two deployments (or test runs) on one Redis never hear each other.
+    _REDIS_DB = urlsplit(REDIS_URL).path.strip("/") or "0"
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -104,7 +113,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "uketome"},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"uketome.{_REDIS_DB}"},
         }
     }
 else:

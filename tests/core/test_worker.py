@@ -24,3 +24,21 @@ def test_worker_runs_a_queued_job(personas: Any) -> None:
     assert queued.status == TaskResultStatus.SUCCESSFUL
     assert queued.return_value["ok"] is True
     assert AuditEntry.objects.filter(action="audit.verified", actor_label="system").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_daily_job_is_queued_once_and_runs(network: Any) -> None:
+    """After 05:00 Tokyo every daily job (retention of each kind of content, the audit
+    check, the statistics rebuild) is queued once, and the worker runs each to success."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from uketome.core.schedule import JOBS, enqueue_due
+
+    morning = datetime(2026, 11, 26, 6, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert sorted(enqueue_due(morning)) == sorted(job.name for job in JOBS)
+    assert enqueue_due(morning) == []  # once a day
+    call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+    results = DBTaskResult.objects.all()
+    assert results.count() == len(JOBS)
+    assert {r.status for r in results} == {TaskResultStatus.SUCCESSFUL}

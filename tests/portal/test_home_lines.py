@@ -136,3 +136,19 @@ def test_public_pages_are_cached_until_the_minute_ends(
     clock["now"] += 40  # the next minute
     _status, fresh, _ = _asgi_get(app, "/")
     assert "なまえがかわった".encode() in fresh
+
+
+def test_lines_without_a_phone_number_lead_to_their_page(db: Any) -> None:
+    """A child taps an open chat, letter or Q&A line and lands on its page."""
+    for slug, channels in (("c", ["chat"]), ("m", ["mail"]), ("q", ["qa"])):
+        Line.objects.create(
+            name=f"line-{slug}",
+            slug=slug,
+            identity_policy="anonymous",
+            always_open=True,
+            channels=channels,
+        )
+    html = Client().get("/?g=3").content.decode()
+    assert 'href="/chat/?line=c&amp;g=3"' in html
+    assert 'href="/mail/?g=3"' in html
+    assert 'href="/qa/?g=3"' in html

@@ -110,6 +110,18 @@ MENU = [
         _("The contacts you may see, with filters."),
     ),
     MenuItem(
+        _("Children's letters"),
+        "mail:queue",
+        "mail.view_letterthread",
+        _("Letters waiting for a reply, drafts and approvals."),
+    ),
+    MenuItem(
+        _("Q&A corner"),
+        "qa:staff_list",
+        "qa.view_question",
+        _("Children's questions: draft answers, approve and publish."),
+    ),
+    MenuItem(
         _("Escalations"),
         "helpline:escalation_list",
         "helpline.view_escalation",
@@ -144,6 +156,24 @@ MENU = [
         "admin:index",
         "core.use_admin",
         _("Edit organizations, sites, projects and accounts."),
+    ),
+    MenuItem(
+        _("Statistics"),
+        "stats:index",
+        "stats.view_statistics",
+        _("Figures by year, line and site, and the annual report."),
+    ),
+    MenuItem(
+        _("Risk lexicon"),
+        "admin:triage_lexiconentry_changelist",
+        "triage.change_lexiconentry",
+        _("The words that raise a child's message to watch, high or urgent; try a message."),
+    ),
+    MenuItem(
+        _("Live chat"),
+        "chat:console",
+        "chat.use_console",
+        _("Take chats from the queue, several at once; supervisors watch, whisper and take over."),
     ),
 ]
 

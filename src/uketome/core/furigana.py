@@ -85,7 +85,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import threading
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -93,6 +92,8 @@ from typing import Any
 import jaconv
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from uketome.core.text import sudachi
 
 __all__ = [
     "BEYOND_ELEMENTARY",
@@ -177,26 +178,10 @@ def _has_kanji(text: str) -> bool:
 
 # --- Sudachi -----------------------------------------------------------------------------------
 
-_dictionary: Any = None
-_dictionary_lock = threading.Lock()
-_local = threading.local()
-
 
 def _tokenizer() -> Any:
-    """This thread's Sudachi tokenizer (mode C) over the one shared dictionary."""
-    tokenizer = getattr(_local, "tokenizer", None)
-    if tokenizer is None:
-        global _dictionary
-        with _dictionary_lock:
-            if _dictionary is None:
-                from sudachipy import Dictionary
-
-                _dictionary = Dictionary(dict="core")
-            from sudachipy import SplitMode
-
-            tokenizer = _dictionary.tokenizer(mode=SplitMode.C)
-        _local.tokenizer = tokenizer
-    return tokenizer
+    """This thread's Sudachi tokenizer (mode C)."""
+    return sudachi("C")
 
 
 # A token as read from Sudachi: surface, katakana reading, short units [(surface, reading)].

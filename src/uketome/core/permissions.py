@@ -320,3 +320,125 @@ edit_news = Rule("content.change_newsitem", [is_secretariat], [is_system_admin])
 # --- Resource directory (相談できるところ) ------------------------------------------------
 for _verb in ("view", "add", "change", "delete"):
     Rule(f"resources.{_verb}_resource", [is_secretariat], [is_system_admin])
+
+# --- Live chat (オンライン相談) -------------------------------------------------------------
+# Listeners, supporters and supervisors take chats from the queue. Supporters and
+# supervisors watch, whisper, take over and transfer the live chats of their site (a chat's
+# site is its listener's); the secretariat watches all. A transcript is seen like a contact
+# record: the secretariat all, supporters and supervisors their site's, the listener theirs.
+takes_chats = has_role(Role.LISTENER, Role.SUPPORTER, Role.SUPERVISOR)
+supervises_chats = has_role(Role.SUPPORTER, Role.SUPERVISOR)
+take_chat = Rule("chat.take_conversation", [takes_chats])
+use_chat_console = Rule("chat.use_console", [takes_chats], [is_secretariat])
+watch_chat = Rule(
+    "chat.watch_conversation",
+    [at_own_site("site", Role.SUPPORTER, Role.SUPERVISOR)],
+    [is_secretariat],
+)
+take_over_chat = Rule(
+    "chat.take_over_conversation", [at_own_site("site", Role.SUPPORTER, Role.SUPERVISOR)]
+)
+transfer_chat = Rule(
+    "chat.transfer_conversation",
+    [takes_chats, is_one_of("listener")],
+    [at_own_site("site", Role.SUPPORTER, Role.SUPERVISOR)],
+)
+view_chat = Rule(
+    "chat.view_conversation",
+    [is_secretariat],
+    [at_own_site("site", Role.SUPPORTER, Role.SUPERVISOR)],
+    [takes_chats, is_one_of("listener")],
+)
+for _model in ("chatsettings", "cannedphrase"):
+    for _verb in ("view", "add", "change", "delete"):
+        Rule(f"chat.{_verb}_{_model}", [is_secretariat], [is_system_admin])
+
+# --- Children's letters (子ども専用メール) ---------------------------------------------
+# A line's letters are answered at the sites named in its mail settings. Listeners there
+# see the letters waiting to be taken and the ones they took; supporters and supervisors
+# there see all the line's letters; supervisors approve replies (supporters too where the
+# line allows); the secretariat sees all. Everyone else: not found.
+
+
+def answers_line_at_own_site(*roles: Role) -> Predicate:
+    """The letter thread's line is answered at a site where the user holds one of
+    ``roles`` (``mail.MailSettings.sites``)."""
+
+    def test(user: Any, obj: Any) -> bool:
+        sites = scope_of(user).sites_for(roles)
+        if obj is None or not sites:
+            return bool(sites)
+        from uketome.mail.models import MailSettings
+
+        return MailSettings.sites.through.objects.filter(
+            mailsettings__line_id=obj.line_id, site_id__in=sorted(sites)
+        ).exists()
+
+    def q(user: Any) -> Q:
+        sites = scope_of(user).sites_for(roles)
+        if not sites:
+            return NOTHING
+        from uketome.mail.models import MailSettings
+
+        lines = MailSettings.objects.filter(sites__in=sorted(sites)).values("line_id")
+        return Q(line_id__in=lines)
+
+    return Predicate(f"answers_line_at_own_site({', '.join(roles)})", test, q)
+
+
+answers_letters = has_role(Role.LISTENER, Role.SUPPORTER, Role.SUPERVISOR)
+view_letters = Rule(
+    "mail.view_letterthread",
+    [is_secretariat],
+    [answers_line_at_own_site(Role.SUPPORTER, Role.SUPERVISOR)],
+    [answers_line_at_own_site(Role.LISTENER), value_is("claimed_by", None)],
+    [answers_letters, is_one_of("claimed_by")],
+)
+claim_letter = Rule(
+    "mail.claim_letterthread",
+    [
+        answers_line_at_own_site(Role.LISTENER, Role.SUPPORTER, Role.SUPERVISOR),
+        value_is("claimed_by", None),
+    ],
+)
+draft_reply = Rule("mail.draft_reply", [answers_letters, is_one_of("claimed_by")])
+approve_reply = Rule(
+    "mail.approve_reply",
+    [answers_line_at_own_site(Role.SUPERVISOR)],
+    [
+        answers_line_at_own_site(Role.SUPPORTER),
+        value_is("line__mail_settings__supporters_may_approve", True),
+    ],
+)
+finish_thread = Rule(
+    "mail.finish_letterthread",
+    [answers_letters, is_one_of("claimed_by")],
+    [answers_line_at_own_site(Role.SUPERVISOR)],
+)
+for _verb in ("view", "add", "change"):
+    Rule(f"mail.{_verb}_mailsettings", [is_secretariat], [is_system_admin])
+
+# --- Q&A corner (e.g. MIEちゃんに聞いてみよう) -------------------------------------------
+# The corner belongs to the whole network, not to a site. Listeners, supporters and
+# supervisors read questions (the child's words: every read audited by the selector) and
+# draft answers; supervisors and the secretariat approve, return, resolve personal-data
+# flags and close; supervisors record what was done about a risky question. Nobody
+# approves an answer they drafted (services.qa_approve).
+drafts_qa = has_role(Role.LISTENER, Role.SUPPORTER, Role.SUPERVISOR)
+view_qa_question = Rule("qa.view_question", [drafts_qa], [is_secretariat])
+draft_qa_answer = Rule("qa.draft_answer", [drafts_qa])
+approve_qa_answer = Rule("qa.approve_answer", [has_role(Role.SUPERVISOR)], [is_secretariat])
+review_qa_risk = Rule("qa.review_risk", [has_role(Role.SUPERVISOR)])
+
+# --- Statistics and the annual report ---------------------------------------------------
+# The secretariat and government partners see the statistics and co-edit the annual report.
+# Government partners (and every publication) only ever get suppressed counts; the
+# secretariat may also see exact counts.
+view_statistics = Rule("stats.view_statistics", [is_secretariat], [is_government_partner])
+edit_report = Rule("stats.edit_report", [is_secretariat], [is_government_partner])
+view_exact_counts = Rule("stats.view_exact_counts", [is_secretariat])
+
+# --- Risk triage lexicon (危険度判定の語彙) -------------------------------------------------
+# The secretariat edits the lexicon that scores children's messages; system administrators too.
+for _verb in ("view", "add", "change", "delete"):
+    Rule(f"triage.{_verb}_lexiconentry", [is_secretariat], [is_system_admin])

@@ -27,7 +27,11 @@ class Job:
 
 JOBS = [
     Job("retention", time(3, 0), "uketome.helpline.tasks.run_retention"),
+    Job("chat-retention", time(3, 10), "uketome.chat.tasks.run_chat_retention"),
+    Job("letters-retention", time(3, 20), "uketome.mail.tasks.run_letters_retention"),
+    Job("qa-retention", time(3, 30), "uketome.qa.tasks.run_qa_retention"),
     Job("audit-verify", time(4, 0), "uketome.core.tasks.verify_audit_log"),
+    Job("stats-rebuild", time(5, 0), "uketome.stats.tasks.rebuild_recent"),
 ]
 
 

@@ -3,12 +3,16 @@
 ``normalize`` applies NFKC (full-width letters and digits to half-width, half-width kana
 to full-width) and folds case; ``fold_kana`` turns katakana into hiragana, so that
 シニタイ, ｼﾆﾀｲ and しにたい compare equal; ``search_key`` does both and drops spaces.
+``sudachi(mode)`` is this thread's SudachiPy tokenizer over the one dictionary of the
+process (readings for furigana, lemmas for triage, proper nouns for the personal-data check).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+from typing import Any
 
 import jaconv
 
@@ -33,3 +37,27 @@ def search_key(text: str) -> str:
 def to_hiragana_reading(text: str) -> str:
     """A reading written in katakana (as dictionaries give it) as hiragana."""
     return jaconv.kata2hira(text)
+
+
+_dictionary: Any = None
+_dictionary_lock = threading.Lock()
+_local = threading.local()
+
+
+def sudachi(mode: str = "C") -> Any:
+    """This thread's Sudachi tokenizer in split mode ``mode`` ("A", "B" or "C"); the
+    dictionary (about 100 MB) is loaded once per process, on first use."""
+    tokenizers = getattr(_local, "tokenizers", None)
+    if tokenizers is None:
+        tokenizers = _local.tokenizers = {}
+    tokenizer = tokenizers.get(mode)
+    if tokenizer is None:
+        global _dictionary
+        from sudachipy import Dictionary, SplitMode
+
+        with _dictionary_lock:
+            if _dictionary is None:
+                _dictionary = Dictionary(dict="core")
+            tokenizer = _dictionary.tokenizer(mode=getattr(SplitMode, mode))
+        tokenizers[mode] = tokenizer
+    return tokenizer

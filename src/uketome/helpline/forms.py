@@ -11,7 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from uketome.core.dates import TOKYO
 from uketome.helpline.models import Channel, Line, RepeatContact, TaxonomyTerm, TermKind
+from uketome.helpline.services import ContactData
 from uketome.helpline.taxonomy import terms
+from uketome.network.models import Site
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -183,6 +185,35 @@ class ContactForm(forms.Form):
         else:
             cleaned["ended_at"] = None
         return cleaned
+
+    def contact_data(self, *, site: Site | None, listener: Any, **source: Any) -> ContactData:
+        """The valid form as the record service takes it (``source``: source_kind/_id)."""
+        data = self.cleaned_data
+        return ContactData(
+            line=data["line"],
+            channel=data["channel"],
+            started_at=data["started_at"],
+            ended_at=data["ended_at"],
+            site=site,
+            listener=listener,
+            outcome=data.get("outcome"),
+            age_band=data.get("age_band"),
+            gender=data.get("gender"),
+            grade=data.get("grade"),
+            repeat=data["repeat"],
+            topics=list(data.get("topics") or []),
+            feelings=list(data.get("feelings") or []),
+            main_concern=data.get("main_concern"),
+            relationship=data.get("relationship"),
+            setting=data.get("setting"),
+            risk_level=data.get("risk_level"),
+            summary=data["summary"],
+            notes=data["notes"],
+            identified_with_consent=data["identified_with_consent"],
+            identification=data["identification"],
+            client_ref=data.get("client_ref"),
+            **source,
+        )
 
 
 def initial_started_at() -> str:

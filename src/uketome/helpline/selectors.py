@@ -14,10 +14,12 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from uketome.accounts.roles import Role
 from uketome.core.audit import audit_record
-from uketome.core.permissions import view_contact, view_escalations
+from uketome.core.permissions import scope_of, view_contact, view_escalations
 from uketome.helpline.models import Contact, Escalation, EscalationStatus
 from uketome.helpline.taxonomy import attach_terms
+from uketome.network.models import Site
 
 # The taxonomy links each page shows, filled from the per-process term cache (no joins).
 LIST_TERMS = ("outcome", "age_band", "gender", "risk_level")
@@ -28,6 +30,17 @@ DETAIL_TERMS = (
     "relationship",
     "setting",
 )
+
+
+def home_site(user: Any) -> Site | None:
+    """The site a contact taken by ``user`` belongs to: where they listen (or support, or
+    supervise), the first by the network's order."""
+    scope = scope_of(user)
+    for role in (Role.LISTENER, Role.SUPPORTER, Role.SUPERVISOR):
+        sites = scope.sites_by_role.get(role)
+        if sites:
+            return Site.objects.filter(pk__in=sites).order_by("sort_order", "pk").first()
+    return None
 
 
 def contacts_visible_to(user: Any) -> QuerySet[Contact]:

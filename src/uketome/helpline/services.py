@@ -27,6 +27,7 @@ from uketome.helpline.models import (
 )
 from uketome.helpline.taxonomy import current_version
 from uketome.network.models import Site
+from uketome.stats.rollup import contact_recorded as stats_contact_recorded
 
 
 class ContactError(ValueError):
@@ -157,6 +158,7 @@ def contact_record(*, actor: Any, data: ContactData) -> Contact:
             )
             contact.feelings.set(_unique(data.feelings))
             audit_record(actor=actor, action="contact.created", target=contact)
+            stats_contact_recorded(contact_id=contact.pk)
             _escalate_if_needed(contact, actor=actor, now=now)
     except IntegrityError:
         if data.client_ref is not None:

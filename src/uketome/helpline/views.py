@@ -22,14 +22,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from uketome.accounts.roles import Role
 from uketome.core.audit import audit_record
 from uketome.core.dates import TOKYO
 from uketome.core.permissions import (
     add_contact,
     decide_escalation,
     export_contacts,
-    scope_of,
     view_contact,
     view_escalations,
 )
@@ -42,20 +40,10 @@ from uketome.helpline.forms import (
 )
 from uketome.helpline.models import Escalation, Line, TermKind
 from uketome.helpline.taxonomy import current_version, terms
-from uketome.network.models import Site
 
 
 def _wants_json(request: HttpRequest) -> bool:
     return request.headers.get("Accept", "").startswith("application/json")
-
-
-def _home_site(user: Any) -> Site | None:
-    scope = scope_of(user)
-    for role in (Role.LISTENER, Role.SUPPORTER, Role.SUPERVISOR):
-        sites = scope.sites_by_role.get(role)
-        if sites:
-            return Site.objects.filter(pk__in=sites).order_by("sort_order").first()
-    return None
 
 
 @login_required
@@ -83,31 +71,8 @@ def contact_new(request: HttpRequest) -> HttpResponse:
         try:
             contact = services.contact_record(
                 actor=user,
-                data=services.ContactData(
-                    line=data["line"],
-                    channel=data["channel"],
-                    started_at=data["started_at"],
-                    ended_at=data["ended_at"],
-                    site=_home_site(user),
-                    # Whoever took the contact records it.
-                    listener=user,
-                    outcome=data.get("outcome"),
-                    age_band=data.get("age_band"),
-                    gender=data.get("gender"),
-                    grade=data.get("grade"),
-                    repeat=data["repeat"],
-                    topics=list(data.get("topics") or []),
-                    feelings=list(data.get("feelings") or []),
-                    main_concern=data.get("main_concern"),
-                    relationship=data.get("relationship"),
-                    setting=data.get("setting"),
-                    risk_level=data.get("risk_level"),
-                    summary=data["summary"],
-                    notes=data["notes"],
-                    identified_with_consent=data["identified_with_consent"],
-                    identification=data["identification"],
-                    client_ref=data.get("client_ref"),
-                ),
+                # Whoever took the contact records it.
+                data=form.contact_data(site=selectors.home_site(user), listener=user),
             )
         except services.ContactError as error:
             form.add_error(error.field if error.field in form.fields else None, str(error))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
+
+from django.urls import reverse
 
 from uketome.helpline.hours import Schedule, closes_at, next_opening, open_now, weekly_summary
-from uketome.helpline.models import Audience, Line
+from uketome.helpline.models import Audience, Channel, Line
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,18 @@ class LineStatus:
     def phone_href(self) -> str:
         digits = "".join(ch for ch in self.line.phone_number if ch.isdigit() or ch in "#*")
         return f"tel:{digits}" if digits else ""
+
+    @property
+    def page_href(self) -> str:
+        """Where a child reaches a line that is not a phone number: chat, letters, Q&A."""
+        channels = set(self.line.channels or [])
+        if Channel.CHAT in channels:
+            return f"{reverse('chat_public:page')}?{urlencode({'line': self.line.slug})}"
+        if Channel.MAIL in channels:
+            return reverse("letters:write")
+        if Channel.QA in channels:
+            return reverse("qa:index")
+        return ""
 
 
 def line_statuses(at: datetime, audience: str = Audience.CHILDREN) -> list[LineStatus]:

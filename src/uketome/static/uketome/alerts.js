@@ -1,5 +1,12 @@
-// Live alerts for supervisors: a banner the moment a contact at high or urgent risk is
-// saved at their site. Reconnects by itself; the escalation list is the full record.
+// Live alerts for supervisors: a banner the moment a contact, a letter or a question at
+// high or urgent risk arrives at their site. Reconnects by itself; the escalation list
+// (and each queue) is the full record. Events name their own page in `url` when they have
+// one; a contact's page is built from the contact list's address.
+const TEXTS = {
+  "escalation.raised": "text",
+  "mail.letter_at_risk": "textLetter",
+  "qa.question_at_risk": "textQuestion",
+};
 const root = document.body;
 const region = document.getElementById("live-alerts");
 if (root.dataset.alerts === "on" && region) {
@@ -13,12 +20,13 @@ if (root.dataset.alerts === "on" && region) {
     });
     socket.addEventListener("message", (event) => {
       const data = JSON.parse(event.data);
-      if (data.event !== "escalation.raised") return;
+      const textKey = TEXTS[data.event];
+      if (!textKey) return;
       const item = document.createElement("p");
       item.className = `alert rank-${data.rank}`;
       const link = document.createElement("a");
-      link.href = `${region.dataset.contactUrl}${data.contact}/`;
-      link.textContent = region.dataset.text
+      link.href = data.url || `${region.dataset.contactUrl}${data.contact}/`;
+      link.textContent = (region.dataset[textKey] || region.dataset.text)
         .replace("{risk}", data.risk)
         .replace("{line}", data.line)
         .replace("{site}", data.site || "-");

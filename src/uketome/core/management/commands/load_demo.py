@@ -4,12 +4,16 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from uketome.accounts.demo import load_demo_logins, load_volunteers
+from uketome.chat.demo import load_chat
 from uketome.content.demo import load_content
 from uketome.core.audit import audit_record
 from uketome.helpline.demo import load_lines
 from uketome.helpline.demo_contacts import load_contacts
+from uketome.mail.demo import load_mail
 from uketome.network.demo import load_network
+from uketome.qa.demo import load_qa
 from uketome.resources.demo import load_resources
+from uketome.stats.demo import load_stats
 
 
 class Command(BaseCommand):
@@ -27,9 +31,13 @@ class Command(BaseCommand):
         volunteers = load_volunteers({s["slug"]: s["volunteers"] for s in data["sites"]})
         logins = load_demo_logins()
         lines = load_lines()
+        load_chat()
         load_content()
         load_resources()
         contacts = load_contacts(count=options["contacts"])
+        load_mail()
+        load_qa()
+        load_stats()
         audit_record(
             actor=None,
             action="demo.loaded",

@@ -1,0 +1,835 @@
+"""The chat sockets: the child's (/ws/chat/) and the staff console's (/ws/staff/chat/).
+
+Thin: parse a frame, call a service or a selector, send frames. The protocol is
+docs/chat-protocol.md. Every connection receives a conversation's numbered frames in
+order with nothing it may see missing (``_deliver`` fills gaps from the database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
+
+from uketome.chat import selectors, services
+from uketome.chat.hub import SUPERVISORS_GROUP, conversation_group, db, hub, staff_group
+from uketome.chat.models import CHILD_VISIBLE, Conversation, EndReason, Sender, Status
+from uketome.core.audit import audit_record
+from uketome.core.permissions import (
+    forget_scope,
+    scope_of,
+    supervises_chats,
+    take_chat,
+    take_over_chat,
+    transfer_chat,
+    use_chat_console,
+)
+
+MAX_FRAME_BYTES = 16384  # 2,000 characters even when JSON-escaped
+HELLO_TIMEOUT = 10.0
+
+
+def same_origin(scope: dict[str, Any]) -> bool:
+    """A browser's Origin must be this site (no Origin: not a browser, allowed)."""
+    headers = {k.lower(): v for k, v in scope.get("headers", [])}
+    origin = headers.get(b"origin")
+    if origin is None:
+        return True
+    netloc = urlsplit(origin.decode("latin1")).netloc.lower()
+    host = headers.get(b"host", b"").decode("latin1").lower()
+    if netloc and netloc == host:
+        return True
+    hostname = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
+    allowed = [h.lower() for h in settings.ALLOWED_HOSTS]
+    return "*" not in allowed and hostname in allowed
+
+
+def _messages() -> dict[str, str]:
+    return {
+        "bad_json": _("The message could not be read. Please try again."),
+        "too_big": _("The message is too long. Please keep it under %(limit)d characters.")
+        % {"limit": services.MAX_CHARS},
+        "unknown_type": _("The server did not understand this request."),
+        "hello_first": _("Connect to the chat first."),
+        "bad_hello": _("This chat could not be opened."),
+        "not_found": _("This chat was not found."),
+        "too_fast": _("You are sending very fast. Please wait a moment and send again."),
+        "not_yours": _("This chat is not yours."),
+        "not_allowed": _("You may not do this."),
+        "origin": _("This chat can only be used from this site's own pages."),
+    }
+
+
+def _error(code: str, message: str = "", **extra: Any) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message or _messages().get(code, ""), **extra}
+
+
+END_MESSAGES: dict[str, str] = {
+    EndReason.CHILD: gettext_noop("You ended the chat. Thank you for talking with us."),
+    EndReason.LISTENER: gettext_noop("The chat has ended. Thank you for talking with us."),
+    EndReason.INACTIVE: gettext_noop(
+        "The chat ended because there was no message for a while. "
+        "You can start a new chat at any time."
+    ),
+    EndReason.CLOSING: gettext_noop(
+        "The chat has closed for today. Thank you for talking with us."
+    ),
+    EndReason.LEFT: gettext_noop("The chat ended because you were away."),
+}
+
+
+def end_message(reason: str) -> str:
+    return _(END_MESSAGES.get(reason, END_MESSAGES[EndReason.LISTENER]))
+
+
+def warning_message(code: str) -> str:
+    if code == "closing":
+        return _("The chat closes in a few minutes.")
+    return _("Are you still there? If you send nothing, the chat will end in 1 minute.")
+
+
+class OrderedSocket(AsyncWebsocketConsumer):
+    """Frames carrying a ``seq`` go out in order, once, with gaps filled from the DB."""
+
+    is_child = False
+
+    async def setup(self) -> None:
+        self.conn_id = uuid.uuid4().hex
+        self.delivered: dict[int, int] = {}
+        self.lock = asyncio.Lock()
+        self.groups_followed: set[str] = set()
+
+    async def send_json(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+
+    async def parse(self, text_data: str | None, bytes_data: bytes | None) -> dict[str, Any] | None:
+        raw = text_data if text_data is not None else None
+        if raw is None:
+            await self.send_json(_error("bad_json"))
+            return None
+        if len(raw) > MAX_FRAME_BYTES or len(raw.encode()) > MAX_FRAME_BYTES:
+            await self.send_json(_error("too_big"))
+            return None
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            await self.send_json(_error("bad_json"))
+            return None
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.send_json(_error("bad_json"))
+            return None
+        return frame
+
+    async def follow(self, conversation_id: int, after: int, header: Any = None) -> Any:
+        """Join the conversation's group, then (under the lock) send ``header(conv)`` and
+        the replay after ``after``. Joining first means nothing falls between."""
+        group = conversation_group(conversation_id)
+        await hub.join(group, self)
+        self.groups_followed.add(group)
+        async with self.lock:
+            conversation, items = await db(_follow_state)(conversation_id, after, self.is_child)
+            if header is not None:
+                await header(conversation)
+            for item in items:
+                await self.send_item(item)
+            self.delivered[conversation_id] = max(conversation.last_seq, 0)
+        return conversation
+
+    async def unfollow(self, conversation_id: int) -> None:
+        group = conversation_group(conversation_id)
+        self.delivered.pop(conversation_id, None)
+        self.groups_followed.discard(group)
+        await hub.leave(group, self)
+
+    async def deliver(self, event: dict[str, Any]) -> None:
+        conversation_id, seq = event["conversation"], event["seq"]
+        async with self.lock:
+            have = self.delivered.get(conversation_id)
+            if have is None or seq <= have:
+                return
+            if seq > have + 1:
+                for item in await db(selectors.items_between)(
+                    conversation_id, have, seq - 1, child=self.is_child
+                ):
+                    await self.send_item(item)
+            if not self.is_child or event["from"] in CHILD_VISIBLE:
+                await self.send_item(event)
+            self.delivered[conversation_id] = seq
+
+    async def send_ack(self, posted: services.Posted) -> None:
+        """The answer to one's own message. A new one goes through the ordered path (the
+        fan-out may have sent it already); a retried one is acknowledged again."""
+        message = posted.message
+        if posted.created:
+            await self.deliver({**posted.event, "origin": self.conn_id})
+            return
+        frame = {"type": "ack", "id": message.client_id, "seq": message.seq}
+        frame["at"] = services._iso(message.created_at)
+        if not self.is_child:
+            frame["conversation"] = message.conversation_id
+        await self.send_json(frame)
+
+    async def send_item(self, item: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def leave_all(self) -> None:
+        for group in list(getattr(self, "groups_followed", ())):
+            await hub.leave(group, self)
+
+
+def _follow_state(
+    conversation_id: int, after: int, child: bool
+) -> tuple[Conversation, list[dict[str, Any]]]:
+    conversation = Conversation.objects.select_related("line", "listener").get(pk=conversation_id)
+    items = selectors.items_between(conversation_id, after, conversation.last_seq, child=child)
+    return conversation, items
+
+
+def _position(conversation: Conversation) -> int:
+    from django.db.models import Q
+
+    ahead = Conversation.objects.filter(line_id=conversation.line_id, status=Status.WAITING).filter(
+        Q(risk_rank__gt=conversation.risk_rank)
+        | Q(risk_rank=conversation.risk_rank, started_at__lt=conversation.started_at)
+        | Q(
+            risk_rank=conversation.risk_rank,
+            started_at=conversation.started_at,
+            pk__lt=conversation.pk,
+        )
+    )
+    return ahead.count() + 1
+
+
+def _child_welcome_data(conversation: Conversation) -> dict[str, Any]:
+    from django.utils import timezone
+
+    rules = services.settings_for(conversation.line_id)
+    position = estimate = None
+    if conversation.status == Status.WAITING:
+        position = _position(conversation)
+        estimate = selectors.estimate_minutes(conversation.line_id, position, timezone.now())
+    return {
+        "position": position,
+        "estimate_minutes": estimate,
+        "limits": {
+            "max_chars": services.MAX_CHARS,
+            "warn_after": rules.warn_after_seconds,
+            "end_after": rules.end_after_seconds,
+        },
+    }
+
+
+class ChildChatConsumer(OrderedSocket):
+    """The child's socket. Authenticated by the token in the first frame."""
+
+    is_child = True
+
+    async def connect(self) -> None:
+        await self.setup()
+        self.conversation_id: int | None = None
+        self.status = ""
+        self.position: int | None = None
+        self.line_id: int | None = None
+        self.flood = (10, 10)
+        await self.accept()
+        if not same_origin(self.scope):
+            await self.send_json(_error("origin"))
+            await self.close(code=4403)
+            return
+        self.hello_timer = asyncio.ensure_future(self._hello_timeout())
+
+    async def _hello_timeout(self) -> None:
+        await asyncio.sleep(HELLO_TIMEOUT)
+        if self.conversation_id is None:
+            await self.send_json(_error("bad_hello"))
+            await self.close(code=4400)
+
+    async def disconnect(self, code: int) -> None:
+        timer = getattr(self, "hello_timer", None)
+        if timer is not None:
+            timer.cancel()
+        hub.children.discard(self)
+        await self.leave_all()
+        if getattr(self, "conversation_id", None) and self.status != Status.ENDED:
+            await db(services.child_present)(conversation_id=self.conversation_id, present=False)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        frame = await self.parse(text_data, bytes_data)
+        if frame is None:
+            return
+        kind = frame["type"]
+        if kind == "ping":
+            await self.send_json({"type": "pong"})
+            return
+        if kind == "hello":
+            await self.hello(frame)
+            return
+        if self.conversation_id is None:
+            await self.send_json(_error("hello_first"))
+            return
+        if kind == "message":
+            await self.post(frame)
+        elif kind == "typing":
+            if not hub.allow(self.conversation_id, "child-typing", limit=5, window=2):
+                return  # typing signs are best effort: a flood of them is dropped
+            hub.publish(
+                conversation_group(self.conversation_id),
+                {
+                    "kind": "typing",
+                    "conversation": self.conversation_id,
+                    "side": "child",
+                    "on": bool(frame.get("on")),
+                },
+            )
+        elif kind == "end":
+            await db(services.conversation_end)(
+                conversation_id=self.conversation_id, reason=EndReason.CHILD
+            )
+        else:
+            await self.send_json(_error("unknown_type"))
+
+    async def hello(self, frame: dict[str, Any]) -> None:
+        if self.conversation_id is not None:
+            await self.send_json(_error("unknown_type"))
+            return
+        conversation_id, token = frame.get("conversation"), frame.get("token")
+        if not isinstance(conversation_id, int) or not isinstance(token, str):
+            await self.send_json(_error("bad_hello"))
+            await self.close(code=4400)
+            return
+        found = await db(selectors.conversation_for_child)(conversation_id, token)
+        if found is None:
+            await self.send_json(_error("not_found"))
+            await self.close(code=4404)
+            return
+        last_seq = frame.get("last_seq")
+        after = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
+        self.conversation_id = found.pk
+        self.line_id = found.line_id
+        rules = await db(services.settings_for)(found.line_id)
+        self.flood = (rules.flood_messages, rules.flood_seconds)
+        if found.status != Status.ENDED:
+            await db(services.child_present)(conversation_id=found.pk, present=True)
+
+        async def header(conversation: Conversation) -> None:
+            self.status = conversation.status
+            data = await db(_child_welcome_data)(conversation)
+            self.position = data["position"]
+            await self.send_json(
+                {
+                    "type": "welcome",
+                    "conversation": conversation.pk,
+                    "status": conversation.status,
+                    "last_seq": conversation.last_seq,
+                    **data,
+                }
+            )
+
+        conversation = await self.follow(found.pk, after, header)
+        hub.children.add(self)
+        if conversation.status == Status.ENDED:
+            await self.send_end(conversation.end_reason)
+            return
+        if conversation.status == Status.ACTIVE and conversation.warned_at:
+            end_after = rules.end_after_seconds
+            quiet = conversation.last_child_message_at or conversation.claimed_at
+            if quiet is not None:
+                from datetime import timedelta
+
+                await self.send_json(
+                    {
+                        "type": "warning",
+                        "code": "inactive",
+                        "message": warning_message("inactive"),
+                        "ends_at": services._iso(quiet + timedelta(seconds=end_after)),
+                    }
+                )
+
+    async def post(self, frame: dict[str, Any]) -> None:
+        client_id = frame.get("id")
+        extra = {"id": client_id} if isinstance(client_id, str) else {}
+        if self.conversation_id is None:
+            return
+        limit, window = self.flood
+        if not hub.allow(self.conversation_id, "child", limit=limit, window=window):
+            await self.send_json(_error("too_fast", **extra))
+            return
+        try:
+            posted = await db(services.message_post)(
+                conversation_id=self.conversation_id,
+                sender=Sender.CHILD,
+                client_id=client_id,
+                text=frame.get("text"),
+                origin=self.conn_id,
+            )
+        except services.ChatError as error:
+            await self.send_json(_error(error.code, error.message, **extra))
+            return
+        await self.send_ack(posted)
+
+    async def send_item(self, item: dict[str, Any]) -> None:
+        if item.get("origin") == self.conn_id and item["from"] == Sender.CHILD:
+            await self.send_json(
+                {"type": "ack", "id": item["id"], "seq": item["seq"], "at": item["at"]}
+            )
+            return
+        await self.send_json(
+            {
+                "type": "message",
+                "seq": item["seq"],
+                "id": item["id"],
+                "from": item["from"],
+                "text": item["text"],
+                "at": item["at"],
+            }
+        )
+
+    async def send_end(self, reason: str) -> None:
+        self.status = Status.ENDED
+        await self.send_json({"type": "end", "reason": reason, "message": end_message(reason)})
+        await self.close(code=4000)
+
+    async def hub_event(self, group: str, event: dict[str, Any]) -> None:
+        kind = event.get("kind")
+        if kind == "item":
+            await self.deliver(event)
+        elif kind == "typing" and event.get("side") == "listener":
+            await self.send_json({"type": "typing", "on": bool(event.get("on"))})
+        elif kind == "status":
+            if event.get("status") == Status.ACTIVE and self.status != Status.ACTIVE:
+                self.status = Status.ACTIVE
+                self.position = None
+                await self.send_json({"type": "status", "status": Status.ACTIVE, "at": event["at"]})
+        elif kind == "warning":
+            await self.send_json(
+                {
+                    "type": "warning",
+                    "code": event["code"],
+                    "message": warning_message(event["code"]),
+                    "ends_at": event["ends_at"],
+                }
+            )
+        elif kind == "end":
+            async with self.lock:  # after any message still being delivered
+                pass
+            await self.send_end(event["reason"])
+
+    async def queue_update(self, snapshot: dict[str, Any]) -> None:
+        if self.status != Status.WAITING or self.conversation_id is None:
+            return
+        entry = snapshot["positions"].get(self.conversation_id)
+        if entry is None:
+            return
+        if entry["position"] != self.position:
+            self.position = entry["position"]
+            await self.send_json(
+                {
+                    "type": "queue",
+                    "position": entry["position"],
+                    "estimate_minutes": entry["estimate_minutes"],
+                }
+            )
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+
+@database_sync_to_async
+def _staff_identity(user: Any, session: Any) -> dict[str, Any] | None:
+    """A signed-in, two-factor-verified user who may use the console, else None."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    if device is None or device.user_id != user.pk or not device.confirmed:
+        return None
+    forget_scope(user)
+    if not use_chat_console.test(user):
+        return None
+    from uketome.accounts.roles import Role
+
+    return {
+        "can_take": take_chat.test(user),
+        "can_supervise": supervises_chats.test(user, None)
+        or Role.SECRETARIAT in scope_of(user).roles,
+        "sites": scope_of(user).sites_for([Role.SUPPORTER, Role.SUPERVISOR]),
+        "all_sites": Role.SECRETARIAT in scope_of(user).roles,
+        "name": services._name(user),
+    }
+
+
+class StaffChatConsumer(OrderedSocket):
+    """The console's socket: the queue, one's chats, supervision."""
+
+    async def connect(self) -> None:
+        await self.setup()
+        self.user: Any = self.scope.get("user")
+        self.own: set[int] = set()
+        self.watching: set[int] = set()
+        self.greeted = False
+        if not same_origin(self.scope):
+            await self.accept()
+            await self.send_json(_error("origin"))
+            await self.close(code=4403)
+            return
+        identity = await _staff_identity(self.user, self.scope.get("session"))
+        if identity is None:
+            await self.close(code=4403)
+            return
+        self.identity = identity
+        await self.accept()
+        await hub.join(staff_group(self.user.pk), self)
+        self.groups_followed.add(staff_group(self.user.pk))
+        if identity["can_supervise"]:
+            await hub.join(SUPERVISORS_GROUP, self)
+            self.groups_followed.add(SUPERVISORS_GROUP)
+        hub.staff.add(self)
+
+    async def disconnect(self, code: int) -> None:
+        hub.staff.discard(self)
+        await self.leave_all()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        frame = await self.parse(text_data, bytes_data)
+        if frame is None:
+            return
+        kind = frame["type"]
+        handler = getattr(self, f"do_{kind}", None) if kind.isidentifier() else None
+        if handler is None:
+            await self.send_json(_error("unknown_type"))
+            return
+        try:
+            await handler(frame)
+        except services.ChatError as error:
+            extra = {
+                k: frame[k] for k in ("conversation", "id") if isinstance(frame.get(k), int | str)
+            }
+            await self.send_json(_error(error.code, error.message, **extra))
+
+    async def do_ping(self, frame: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
+
+    async def do_hello(self, frame: dict[str, Any]) -> None:
+        seen = frame.get("last_seq") if isinstance(frame.get("last_seq"), dict) else {}
+        mine = await db(selectors.active_for_listener)(self.user)
+        snapshot = await db(selectors.queue_snapshot)()
+        limit = await db(_max_limit)()
+        await self.send_json(
+            {
+                "type": "welcome",
+                "me": {"id": self.user.pk, "name": self.identity["name"]},
+                "can_take": self.identity["can_take"],
+                "can_supervise": self.identity["can_supervise"],
+                "limit": limit,
+                "conversations": [selectors.summary(c) for c in mine],
+                "queue": snapshot["items"],
+                "load": self._load(snapshot)["listeners"] if self.identity["can_supervise"] else [],
+            }
+        )
+        if self.identity["can_supervise"]:
+            await self.send_json(self._load(snapshot))
+        self.greeted = True
+        for conversation in mine:
+            after = seen.get(str(conversation.pk), 0) if isinstance(seen, dict) else 0
+            self.own.add(conversation.pk)
+            await self.follow(conversation.pk, after if isinstance(after, int) else 0)
+
+    async def do_take_next(self, frame: dict[str, Any]) -> None:
+        line = frame.get("line") if isinstance(frame.get("line"), int) else None
+        conversation = await db(services.conversation_claim_next)(actor=self.user, line_id=line)
+        await self._assigned(conversation.pk)
+
+    async def _assigned(self, conversation_id: int) -> None:
+        if conversation_id in self.own:
+            return
+        self.own.add(conversation_id)
+
+        async def header(conversation: Conversation) -> None:
+            await self.send_json(
+                {"type": "assigned", "conversation": selectors.summary(conversation)}
+            )
+
+        if conversation_id in self.delivered:  # already watching: keep the stream
+            conversation = await db(_load_conversation)(conversation_id)
+            await header(conversation)
+            return
+        await self.follow(conversation_id, 0, header)
+
+    async def _own_conversation(self, frame: dict[str, Any]) -> int:
+        conversation_id = frame.get("conversation")
+        if not isinstance(conversation_id, int):
+            raise services.ChatError("not_found", _messages()["not_found"])
+        if conversation_id not in self.own:
+            raise services.ChatError("not_yours", _messages()["not_yours"])
+        return conversation_id
+
+    async def _post(self, frame: dict[str, Any], sender: str, conversation_id: int) -> None:
+        limit, window = 10, 10
+        if not hub.allow(conversation_id, f"staff{self.user.pk}", limit=limit, window=window):
+            raise services.ChatError("too_fast", _messages()["too_fast"])
+        posted = await db(services.message_post)(
+            conversation_id=conversation_id,
+            sender=sender,
+            client_id=frame.get("id"),
+            text=frame.get("text"),
+            author=self.user,
+            origin=self.conn_id,
+        )
+        await self.send_ack(posted)
+
+    async def do_send(self, frame: dict[str, Any]) -> None:
+        conversation_id = await self._own_conversation(frame)
+        await self._post(frame, Sender.LISTENER, conversation_id)
+
+    def _followed(self, frame: dict[str, Any], among: set[int]) -> int:
+        conversation_id = frame.get("conversation")
+        if not isinstance(conversation_id, int) or conversation_id not in among:
+            raise services.ChatError("not_yours", _messages()["not_yours"])
+        return conversation_id
+
+    async def do_note(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._followed(frame, self.own | self.watching)
+        await self._post(frame, Sender.NOTE, conversation_id)
+
+    async def do_whisper(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._followed(frame, self.watching)
+        await self._post(frame, Sender.WHISPER, conversation_id)
+
+    async def do_typing(self, frame: dict[str, Any]) -> None:
+        conversation_id = await self._own_conversation(frame)
+        if not hub.allow(conversation_id, "listener-typing", limit=5, window=2):
+            return
+        hub.publish(
+            conversation_group(conversation_id),
+            {
+                "kind": "typing",
+                "conversation": conversation_id,
+                "side": "listener",
+                "on": bool(frame.get("on")),
+            },
+        )
+
+    async def do_watch(self, frame: dict[str, Any]) -> None:
+        conversation_id = frame.get("conversation")
+        found = await db(_watch)(self.user, conversation_id)
+        if found is None:
+            raise services.ChatError("not_found", _messages()["not_found"])
+        self.watching.add(found.pk)
+        raw = frame.get("last_seq")
+        after = raw if isinstance(raw, int) else 0
+
+        async def header(conversation: Conversation) -> None:
+            await self.send_json(
+                {"type": "watching", "conversation": selectors.summary(conversation)}
+            )
+
+        if found.pk in self.delivered:
+            await header(found)
+            return
+        await self.follow(found.pk, after, header)
+
+    async def do_unwatch(self, frame: dict[str, Any]) -> None:
+        conversation_id = frame.get("conversation")
+        if conversation_id in self.watching and isinstance(conversation_id, int):
+            self.watching.discard(conversation_id)
+            if conversation_id not in self.own:
+                await self.unfollow(conversation_id)
+
+    async def do_takeover(self, frame: dict[str, Any]) -> None:
+        conversation_id = frame.get("conversation")
+        found = await db(_for_rule)(self.user, conversation_id, take_over_chat)
+        if found is None:
+            raise services.ChatError("not_found", _messages()["not_found"])
+        await db(services.conversation_take_over)(actor=self.user, conversation=found)
+        await self._assigned(found.pk)
+
+    async def do_transfer(self, frame: dict[str, Any]) -> None:
+        conversation_id = frame.get("conversation")
+        found = await db(_for_rule)(self.user, conversation_id, transfer_chat)
+        if found is None:
+            raise services.ChatError("not_found", _messages()["not_found"])
+        target = await db(_user)(frame.get("to"))
+        await db(services.conversation_transfer)(actor=self.user, conversation=found, to=target)
+
+    async def do_end(self, frame: dict[str, Any]) -> None:
+        conversation_id = frame.get("conversation")
+        if not (isinstance(conversation_id, int) and conversation_id in self.own):
+            found = await db(_for_rule)(self.user, conversation_id, take_over_chat)
+            if found is None:
+                raise services.ChatError("not_found", _messages()["not_found"])
+            conversation_id = found.pk
+        await db(services.conversation_end)(
+            conversation_id=conversation_id, reason=EndReason.LISTENER, actor=self.user
+        )
+
+    # --- events ----------------------------------------------------------------------
+    async def send_item(self, item: dict[str, Any]) -> None:
+        if item.get("origin") == self.conn_id and item["from"] != Sender.CHILD:
+            await self.send_json(
+                {
+                    "type": "ack",
+                    "conversation": item["conversation"],
+                    "id": item["id"],
+                    "seq": item["seq"],
+                    "at": item["at"],
+                }
+            )
+            return
+        await self.send_json(
+            {
+                "type": "message",
+                "conversation": item["conversation"],
+                "seq": item["seq"],
+                "id": item["id"],
+                "from": item["from"],
+                "author": item["author"],
+                "text": item["text"],
+                "at": item["at"],
+                "risk": item["risk"],
+            }
+        )
+
+    async def hub_event(self, group: str, event: dict[str, Any]) -> None:
+        kind = event.get("kind")
+        conversation_id = int(event.get("conversation") or 0)
+        if kind == "item":
+            await self.deliver(event)
+        elif kind == "typing" and event.get("side") == "child":
+            await self.send_json(
+                {"type": "typing", "conversation": conversation_id, "on": event["on"]}
+            )
+        elif kind == "status":
+            await self.send_json(
+                {
+                    "type": "status",
+                    "conversation": conversation_id,
+                    "status": event["status"],
+                    "listener": event.get("listener"),
+                }
+            )
+        elif kind == "warning":
+            await self.send_json(
+                {
+                    "type": "warning",
+                    "conversation": conversation_id,
+                    "code": event["code"],
+                    "ends_at": event["ends_at"],
+                }
+            )
+        elif kind == "end":
+            async with self.lock:
+                pass
+            frame: dict[str, Any] = {
+                "type": "end",
+                "conversation": conversation_id,
+                "reason": event["reason"],
+            }
+            if conversation_id in self.own:
+                frame["record_url"] = reverse("chat:record", args=[conversation_id])
+            self.own.discard(conversation_id)
+            self.watching.discard(conversation_id)
+            await self.send_json(frame)
+            await self.unfollow(conversation_id)
+        elif kind == "alert":
+            site = event.get("site_id")
+            if not (self.identity["all_sites"] or site is None or site in self.identity["sites"]):
+                return
+            await self.send_json(
+                {
+                    "type": "alert",
+                    "conversation": conversation_id,
+                    "risk": event["risk"],
+                    "categories": event.get("categories", []),
+                }
+            )
+        elif kind == "assigned":
+            await self._assigned(conversation_id)
+        elif kind == "released":
+            if conversation_id in self.own:
+                self.own.discard(conversation_id)
+                await self.send_json(
+                    {
+                        "type": "released",
+                        "conversation": conversation_id,
+                        "reason": event["reason"],
+                        "to": event.get("to"),
+                    }
+                )
+                if conversation_id not in self.watching:
+                    await self.unfollow(conversation_id)
+
+    async def queue_update(self, snapshot: dict[str, Any]) -> None:
+        if not getattr(self, "greeted", False):
+            return
+        await self.send_json({"type": "queue", "items": snapshot["items"]})
+        if self.identity["can_supervise"]:
+            await self.send_json(self._load(snapshot))
+
+    def _load(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        sites = self.identity["sites"]
+        active = [a for a in snapshot["active"] if self.identity["all_sites"] or a["site"] in sites]
+        listeners: dict[int, dict[str, Any]] = {}
+        for entry in active:
+            row = listeners.setdefault(
+                entry["listener_id"],
+                {"id": entry["listener_id"], "name": entry["listener"], "active": 0},
+            )
+            row["active"] += 1
+        return {
+            "type": "load",
+            "listeners": list(listeners.values()),
+            "active": [
+                {
+                    "conversation": a["conversation"],
+                    "listener": a["listener"],
+                    "line_name": a["line_name"],
+                    "risk": a["risk"],
+                    "since": a["since"],
+                }
+                for a in active
+            ],
+        }
+
+
+def _max_limit() -> int:
+    lines = services.chat_lines()
+    return max((services.settings_for(line).max_per_listener for line in lines), default=2)
+
+
+def _load_conversation(conversation_id: int) -> Conversation:
+    return Conversation.objects.select_related("line", "listener").get(pk=conversation_id)
+
+
+def _watch(user: Any, conversation_id: Any) -> Conversation | None:
+    found = selectors.conversation_to_watch(user, conversation_id)
+    if found is not None:
+        audit_record(actor=user, action="chat.watched", target=found)
+    return found
+
+
+def _for_rule(user: Any, conversation_id: Any, rule: Any) -> Conversation | None:
+    if not isinstance(conversation_id, int):
+        return None
+    queryset = Conversation.objects.select_related("line", "listener").filter(
+        pk=conversation_id, status=Status.ACTIVE
+    )
+    return rule.filter(user, queryset).first()
+
+
+def _user(user_id: Any) -> Any:
+    from uketome.accounts.models import User
+
+    if not isinstance(user_id, int):
+        return None
+    return User.objects.filter(pk=user_id, is_active=True).first()

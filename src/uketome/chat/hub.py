@@ -1,0 +1,269 @@
+"""Delivery of chat events: in-process first, across processes through the channel layer.
+
+Services store first and call ``publish_on_commit(group, event)``; after the commit the
+event reaches:
+
+- the sockets of this process that follow ``group``, directly (no channel layer): the
+  fast path that keeps p99 low (docs/chat-protocol.md, "Across processes");
+- the other processes, through the channel layer, when it is not the in-memory layer (the
+  in-memory layer serves one process only and is slow under load). Each process has ONE
+  channel on the layer and joins a group once for all its local sockets; an event that
+  comes back to the process that sent it is ignored.
+
+The layer is at-most-once: a missed event is healed by the consumers' gap fill and by the
+clients' resume from the database.
+
+The hub also runs, per process, the timers (inactivity, closing time, children gone while
+waiting) and the queue pushes (positions for waiting children, the queue and the load for
+staff), each computed once per change for all local sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from asgiref.sync import sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+from django.db import connections, transaction
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+PROCESS_ID = uuid.uuid4().hex
+QUEUE_GROUP = "chat.queue"
+SUPERVISORS_GROUP = "chat.supervisors"
+
+
+def db(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """Run ``function`` in Django's database thread, keeping its connection.
+
+    Channels' ``database_sync_to_async`` closes "old" connections around every call; with
+    SQLite (CONN_MAX_AGE 0) that is a new connection and its PRAGMAs for every chat
+    message, several milliseconds each. Here a connection is closed only when it failed.
+    """
+
+    def run(*args: Any, **kwargs: Any) -> T:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            for conn in connections.all(initialized_only=True):
+                if conn.errors_occurred and not conn.is_usable():
+                    conn.close()
+
+    return sync_to_async(run, thread_sensitive=True)
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"chat.c.{conversation_id}"
+
+
+def staff_group(user_id: int) -> str:
+    return f"chat.u.{user_id}"
+
+
+class Member(Protocol):
+    async def hub_event(self, group: str, event: dict[str, Any]) -> None: ...
+
+
+class Hub:
+    """One per process (per event loop: tests run each scenario in a loop of its own)."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.members: dict[str, set[Member]] = defaultdict(set)
+        self.children: set[Any] = set()
+        self.staff: set[Any] = set()
+        self.layer: Any = None
+        self.channel: str | None = None
+        self.tasks: list[asyncio.Task[Any]] = []
+        self.floods: dict[tuple[int, str], deque[float]] = {}
+        self.queue_dirty = False
+        self.queue_task: asyncio.Task[Any] | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.loop is loop:
+            return
+        self.__init__()  # type: ignore[misc]  # a new loop: nothing of the old one is valid
+        self.loop = loop
+        layer = get_channel_layer()
+        if layer is not None and not isinstance(layer, InMemoryChannelLayer):
+            self.layer = layer
+            self.channel = await layer.new_channel()
+            self.tasks.append(loop.create_task(self._read_layer()))
+            await layer.group_add(QUEUE_GROUP, self.channel)
+        self.tasks.append(loop.create_task(self._sweep_forever()))
+
+    async def _read_layer(self) -> None:
+        if self.layer is None or self.channel is None:
+            return
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("chat: channel layer receive failed")
+                await asyncio.sleep(1)
+                continue
+            if message.get("origin") == PROCESS_ID:
+                continue
+            self._fan_out(message["group"], message["event"])
+
+    async def _sweep_forever(self) -> None:
+        from uketome.chat import services
+
+        interval = float(getattr(settings, "CHAT_SWEEP_SECONDS", 5))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await db(services.sweep)()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("chat: sweep failed")
+
+    # --- membership --------------------------------------------------------------------
+    async def join(self, group: str, member: Member) -> None:
+        await self.start()
+        first = not self.members[group]
+        self.members[group].add(member)
+        if first and self.layer is not None and group != QUEUE_GROUP:
+            await self.layer.group_add(group, self.channel)
+
+    async def leave(self, group: str, member: Member) -> None:
+        members = self.members.get(group)
+        if not members:
+            return
+        members.discard(member)
+        if not members:
+            del self.members[group]
+            if self.layer is not None and group != QUEUE_GROUP:
+                try:
+                    await self.layer.group_discard(group, self.channel)
+                except Exception:
+                    logger.exception("chat: group_discard failed")
+
+    # --- publishing --------------------------------------------------------------------
+    def publish(self, group: str, event: dict[str, Any]) -> None:
+        """Deliver now (call in the hub's loop)."""
+        self._fan_out(group, event)
+        if self.layer is not None:
+            message = {
+                "type": "chat.event",
+                "origin": PROCESS_ID,
+                "group": group,
+                "event": event,
+            }
+            task = asyncio.ensure_future(self._layer_send(group, message))
+            task.add_done_callback(_log_failure)
+
+    async def _layer_send(self, group: str, message: dict[str, Any]) -> None:
+        await self.layer.group_send(group, message)
+
+    def publish_threadsafe(self, group: str, event: dict[str, Any]) -> None:
+        """From a worker thread (a service's on_commit): hand over to the loop."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            self._publish_without_loop(group, event)
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self.publish(group, event)
+        else:
+            # A fresh context: the worker thread's (asgiref's thread markers) must not
+            # leak into the tasks the fan-out starts.
+            loop.call_soon_threadsafe(self.publish, group, event, context=contextvars.Context())
+
+    def _publish_without_loop(self, group: str, event: dict[str, Any]) -> None:
+        # No socket in this process (e.g. a management command): other processes only.
+        layer = get_channel_layer()
+        if layer is None or isinstance(layer, InMemoryChannelLayer):
+            return
+        from asgiref.sync import async_to_sync
+
+        message = {"type": "chat.event", "origin": PROCESS_ID, "group": group, "event": event}
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception:
+            logger.exception("chat: could not publish to %s", group)
+
+    def _fan_out(self, group: str, event: dict[str, Any]) -> None:
+        if group == QUEUE_GROUP:
+            self.queue_changed()
+            return
+        for member in list(self.members.get(group, ())):
+            task = asyncio.ensure_future(member.hub_event(group, event))
+            task.add_done_callback(_log_failure)
+
+    # --- queue pushes (once per change for all local sockets) --------------------------
+    def queue_changed(self) -> None:
+        if self.queue_task is not None and not self.queue_task.done():
+            self.queue_dirty = True
+            return
+        self.queue_task = asyncio.ensure_future(self._push_queue())
+        self.queue_task.add_done_callback(_log_failure)
+
+    async def _push_queue(self) -> None:
+        from uketome.chat import selectors
+
+        while True:
+            self.queue_dirty = False
+            await asyncio.sleep(0.05)  # gather a burst of changes into one push
+            if self.children or self.staff:
+                snapshot = await db(selectors.queue_snapshot)()
+                for child in list(self.children):
+                    await _safe(child.queue_update(snapshot))
+                for member in list(self.staff):
+                    await _safe(member.queue_update(snapshot))
+            if not self.queue_dirty:
+                return
+
+    # --- floods ------------------------------------------------------------------------
+    def allow(self, conversation_id: int, side: str, *, limit: int, window: int) -> bool:
+        now = time.monotonic()
+        if len(self.floods) > 10_000:  # forget conversations quiet for a minute
+            self.floods = {k: v for k, v in self.floods.items() if v and v[-1] > now - 60}
+        stamps = self.floods.setdefault((conversation_id, side), deque())
+        while stamps and stamps[0] <= now - window:
+            stamps.popleft()
+        if len(stamps) >= limit:
+            return False
+        stamps.append(now)
+        return True
+
+
+async def _safe(awaitable: Any) -> None:
+    try:
+        await awaitable
+    except Exception:
+        logger.exception("chat: push failed")
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        logger.error("chat: delivery failed", exc_info=error)
+
+
+hub = Hub()
+
+
+def publish_on_commit(group: str, event: dict[str, Any]) -> None:
+    """The only way chat services publish: after the transaction commits."""
+    transaction.on_commit(lambda: hub.publish_threadsafe(group, event))

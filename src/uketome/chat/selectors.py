@@ -1,0 +1,181 @@
+"""Reads of live chat, scoped by the permission rules (core/permissions.py, "Live chat")."""
+
+from __future__ import annotations
+
+import hmac
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from uketome.chat.models import CHILD_VISIBLE, RISK_CODES, Conversation, Message, Status
+from uketome.chat.services import _iso, _name, item_event, settings_for, token_hash
+from uketome.core.audit import audit_record
+from uketome.core.permissions import view_chat, watch_chat
+
+ESTIMATE_WINDOW = timedelta(minutes=60)
+
+
+def conversation_for_child(conversation_id: Any, token: Any) -> Conversation | None:
+    """The conversation that ``token`` opens, or None (same answer whether it exists)."""
+    if not isinstance(conversation_id, int) or not isinstance(token, str) or not token:
+        return None
+    found = Conversation.objects.filter(pk=conversation_id).first()
+    if found is None or not hmac.compare_digest(found.token_hash, token_hash(token)):
+        return None
+    return found
+
+
+def items_between(
+    conversation_id: int, after: int, upto: int | None = None, *, child: bool
+) -> list[dict[str, Any]]:
+    """Items with ``after < seq <= upto`` as events, oldest first (what a side may see)."""
+    queryset = Message.objects.filter(conversation_id=conversation_id, seq__gt=after)
+    if upto is not None:
+        queryset = queryset.filter(seq__lte=upto)
+    if child:
+        queryset = queryset.filter(sender__in=CHILD_VISIBLE)
+    else:
+        queryset = queryset.select_related("author")
+    return [
+        item_event(m, author="" if child else _name(m.author)) for m in queryset.order_by("seq")
+    ]
+
+
+def summary(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": conversation.pk,
+        "line": conversation.line_id,
+        "line_name": conversation.line.name,
+        "status": conversation.status,
+        "started_at": _iso(conversation.started_at),
+        "claimed_at": _iso(conversation.claimed_at) if conversation.claimed_at else None,
+        "listener": _name(conversation.listener) or None,
+        "listener_id": conversation.listener_id,
+        "age_band": conversation.age_band,
+        "gender": conversation.gender,
+        "topics": conversation.topics,
+        "risk": conversation.risk,
+        "risk_rank": conversation.risk_rank,
+        "last_seq": conversation.last_seq,
+    }
+
+
+def active_for_listener(user: Any) -> list[Conversation]:
+    return list(
+        Conversation.objects.filter(listener=user, status=Status.ACTIVE)
+        .select_related("line", "listener")
+        .order_by("claimed_at")
+    )
+
+
+def conversation_to_watch(user: Any, conversation_id: Any) -> Conversation | None:
+    """A live chat ``user`` may watch (supervise), or None."""
+    if not isinstance(conversation_id, int):
+        return None
+    queryset = Conversation.objects.select_related("line", "listener").filter(
+        pk=conversation_id, status=Status.ACTIVE
+    )
+    return watch_chat.filter(user, queryset).first()
+
+
+def estimate_minutes(line_id: int, position: int, now: datetime) -> int | None:
+    """An honest guess: from how many chats were answered in the last hour. None when
+    nobody was answered (then we cannot say)."""
+    answered = Conversation.objects.filter(
+        line_id=line_id, claimed_at__gte=now - ESTIMATE_WINDOW
+    ).count()
+    if not answered:
+        return None
+    per_chat = ESTIMATE_WINDOW.total_seconds() / 60 / answered
+    return max(1, math.ceil(position * per_chat))
+
+
+def queue_snapshot(now: datetime | None = None) -> dict[str, Any]:
+    """The queue of every chat line in priority order, the positions of waiting children,
+    and the live chats with their listeners' load. One read for all local sockets."""
+    now = now or timezone.now()
+    waiting = list(
+        Conversation.objects.filter(status=Status.WAITING)
+        .select_related("line")
+        .order_by("-risk_rank", "started_at", "pk")
+    )
+    positions: dict[int, dict[str, Any]] = {}
+    counters: dict[int, int] = {}
+    items = []
+    for conversation in waiting:
+        position = counters.get(conversation.line_id, 0) + 1
+        counters[conversation.line_id] = position
+        positions[conversation.pk] = {"position": position, "line": conversation.line_id}
+        items.append(
+            {
+                "conversation": conversation.pk,
+                "line": conversation.line_id,
+                "line_name": conversation.line.name,
+                "waiting_since": _iso(conversation.started_at),
+                "age_band": conversation.age_band,
+                "gender": conversation.gender,
+                "topics": conversation.topics,
+                "risk": RISK_CODES.get(conversation.risk_rank, "none"),
+                "risk_rank": conversation.risk_rank,
+            }
+        )
+    per_chat: dict[int, int | None] = {}
+    for line_id in counters:
+        per_chat[line_id] = estimate_minutes(line_id, 1, now)
+    for entry in positions.values():
+        one = per_chat.get(entry["line"])
+        entry["estimate_minutes"] = None if one is None else one * entry["position"]
+    active = list(
+        Conversation.objects.filter(status=Status.ACTIVE)
+        .select_related("line", "listener")
+        .order_by("claimed_at")
+    )
+    return {
+        "items": items,
+        "positions": positions,
+        "active": [
+            {
+                "conversation": c.pk,
+                "site": c.site_id,
+                "listener": _name(c.listener),
+                "listener_id": c.listener_id,
+                "line": c.line_id,
+                "line_name": c.line.name,
+                "risk": c.risk,
+                "since": _iso(c.claimed_at) if c.claimed_at else None,
+            }
+            for c in active
+        ],
+    }
+
+
+def limit_for(line_id: int) -> int:
+    return settings_for(line_id).max_per_listener
+
+
+def transcripts_visible_to(user: Any) -> QuerySet[Conversation]:
+    return view_chat.filter(user, Conversation.objects.all())
+
+
+def transcript_for_reading(user: Any, pk: int, *, reason: str = "") -> Conversation:
+    """A conversation and its transcript; every read and every refused read is audited.
+    One the user may not see answers 404."""
+    found = (
+        transcripts_visible_to(user)
+        .select_related("line", "listener", "site")
+        .filter(pk=pk)
+        .first()
+    )
+    if found is None:
+        audit_record(actor=user, action="chat.read_refused", data={"conversation": pk})
+        raise Http404
+    audit_record(actor=user, action="chat.read", target=found, reason=reason)
+    return found
+
+
+def transcript(conversation: Conversation) -> list[Message]:
+    return list(conversation.messages.select_related("author").order_by("seq"))

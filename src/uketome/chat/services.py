@@ -1,0 +1,584 @@
+"""Writes of live chat: start, messages, claims, hand-overs, the end, timers, retention.
+
+Each function opens its transaction, stores first and publishes on commit (``hub``).
+Errors are ``ChatError(code, message)``: the code is the protocol's error code
+(docs/chat-protocol.md), the message is for people.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from uketome.chat.hub import (
+    QUEUE_GROUP,
+    SUPERVISORS_GROUP,
+    conversation_group,
+    publish_on_commit,
+    staff_group,
+)
+from uketome.chat.models import (
+    RISK_RANKS,
+    ChatSettings,
+    Conversation,
+    EndReason,
+    Message,
+    Sender,
+    Status,
+)
+from uketome.core.audit import audit_record
+from uketome.core.dates import TOKYO
+from uketome.core.events import publish_on_commit as publish_alert_on_commit
+from uketome.core.events import site_supervisors_group
+from uketome.helpline.hours import Schedule, closes_at, open_now
+from uketome.helpline.models import Channel, Line
+from uketome.helpline.selectors import home_site
+
+MAX_CHARS = 2000
+MAX_TOPICS = 5
+WAITING_GONE_SECONDS = 120
+CLOSING_WARNING = timedelta(minutes=5)
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# C0/C1 controls except tab and line breaks; bidirectional overrides and isolates.
+BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+class ChatError(Exception):
+    """A request the chat cannot do; ``code`` is the protocol's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def settings_for(line: Line | int) -> ChatSettings:
+    line_id = line if isinstance(line, int) else line.pk
+    found = ChatSettings.objects.filter(line_id=line_id).first()
+    if found is None:
+        found, _created = ChatSettings.objects.get_or_create(line_id=line_id)
+    return found
+
+
+def chat_lines() -> list[Line]:
+    """Active lines that take chats, in their order."""
+    return [
+        line
+        for line in Line.objects.filter(active=True).prefetch_related("hours", "annual_closures")
+        if Channel.CHAT in line.channels
+    ]
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _iso(moment: datetime) -> str:
+    return timezone.localtime(moment, TOKYO).isoformat()
+
+
+def _name(user: Any) -> str:
+    if user is None:
+        return ""
+    return (f"{user.last_name} {user.first_name}".strip()) or user.username
+
+
+# --- start --------------------------------------------------------------------------------
+
+
+def conversation_start(
+    *,
+    line: Line,
+    age_band: str = "",
+    gender: str = "",
+    topics: list[str] | None = None,
+    now: datetime | None = None,
+) -> tuple[Conversation, str]:
+    """A child asks to chat: a waiting conversation and its secret token (returned once;
+    only its hash is stored)."""
+    now = now or timezone.now()
+    if not line.active or Channel.CHAT not in line.channels:
+        raise ChatError("bad_request", _("This line does not take chats."))
+    if not open_now(Schedule.of(line, now), now):
+        raise ChatError("closed", _("The chat is closed now."))
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        settings_for(line)
+        conversation = Conversation.objects.create(
+            line=line,
+            token_hash=token_hash(token),
+            started_at=now,
+            age_band=age_band,
+            gender=gender,
+            topics=list(dict.fromkeys(topics or []))[:MAX_TOPICS],
+        )
+        publish_on_commit(QUEUE_GROUP, {"kind": "queue"})
+    return conversation, token
+
+
+def child_present(*, conversation_id: int, present: bool, now: datetime | None = None) -> None:
+    """The child's socket opened (present) or closed: a waiting child who stays away is
+    taken out of the queue by ``sweep``."""
+    now = now or timezone.now()
+    queryset = Conversation.objects.filter(pk=conversation_id)
+    if present:
+        queryset.exclude(child_away_since=None).update(child_away_since=None)
+    else:
+        queryset.filter(child_away_since=None).update(child_away_since=now)
+
+
+# --- messages -----------------------------------------------------------------------------
+
+
+def clean_text(text: Any) -> str:
+    if not isinstance(text, str):
+        raise ChatError("empty", _("Write a message first."))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if BAD_CHARS.search(text):
+        raise ChatError(
+            "bad_text", _("The message has characters that cannot be sent. Please retype it.")
+        )
+    if len(text) > MAX_CHARS:
+        raise ChatError(
+            "too_long",
+            _("The message is too long. Please keep it under %(limit)d characters.")
+            % {"limit": MAX_CHARS},
+        )
+    if not text.strip() or all(unicodedata.category(ch) in ("Zs", "Cc", "Cf") for ch in text):
+        raise ChatError("empty", _("Write a message first."))
+    return text
+
+
+def clean_client_id(value: Any) -> str:
+    if not isinstance(value, str) or not CLIENT_ID.match(value):
+        raise ChatError("bad_id", _("The message has no valid id."))
+    return value
+
+
+@dataclass
+class Posted:
+    message: Message
+    created: bool
+    event: dict[str, Any] = field(default_factory=dict)
+
+
+def item_event(message: Message, *, author: str = "", origin: str = "") -> dict[str, Any]:
+    return {
+        "kind": "item",
+        "conversation": message.conversation_id,
+        "seq": message.seq,
+        "id": message.client_id,
+        "from": message.sender,
+        "author": author or None,
+        "text": message.text or "",
+        "at": _iso(message.created_at),
+        "risk": next((c for c, r in RISK_RANKS.items() if r == message.risk_rank), "none"),
+        "origin": origin,
+    }
+
+
+def _assess(text: str) -> tuple[int, Any]:
+    from uketome.triage import assess
+
+    assessment = assess(text)
+    return RISK_RANKS.get(assessment.level, 0), assessment
+
+
+def _advance(
+    conversation_id: int, sender: str, author: Any, now: datetime
+) -> tuple[int, str, int | None, int] | None:
+    """Take the conversation's next sequence number in ONE statement (UPDATE ... RETURNING,
+    PostgreSQL and SQLite 3.35+): the row lock it takes orders concurrent writers, and a
+    child's message also restarts the inactivity clock. None if the conversation is not
+    open to ``sender``. Returns (seq, status, site id, risk rank before this message)."""
+    table = connection.ops.quote_name(Conversation._meta.db_table)
+    statuses = _open_statuses(sender)
+    sets = ["last_seq = last_seq + 1"]
+    params: list[Any] = []
+    if sender == Sender.CHILD:
+        sets += ["last_child_message_at = %s", "warned_at = NULL"]
+        params.append(connection.ops.adapt_datetimefield_value(now))
+    where = f"id = %s AND status IN ({', '.join(['%s'] * len(statuses))})"
+    params += [conversation_id, *statuses]
+    if sender == Sender.LISTENER:
+        where += " AND listener_id = %s"
+        params.append(author.pk if author is not None else None)
+    sql = (
+        f"UPDATE {table} SET {', '.join(sets)} WHERE {where} "  # noqa: S608 (names are ours)
+        "RETURNING last_seq, status, site_id, risk_rank"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else (int(row[0]), str(row[1]), row[2], int(row[3]))
+
+
+def message_post(
+    *,
+    conversation_id: int,
+    sender: str,
+    client_id: str,
+    text: str,
+    author: Any = None,
+    origin: str = "",
+    now: datetime | None = None,
+) -> Posted:
+    """Store one item of a conversation with the next sequence number, then publish it.
+
+    A retried ``client_id`` returns the stored item (``created=False``) and stores nothing
+    (the unique constraint decides, so the common case costs two statements: the UPDATE
+    that takes the number and the INSERT). Who may post what is checked by the caller
+    (the consumer); here only the conversation's state (and, for the listener's messages,
+    that the author is its listener) is checked.
+    """
+    client_id = clean_client_id(client_id)
+    text = clean_text(text)
+    now = now or timezone.now()
+    risk_rank, assessment = (0, None)
+    if sender == Sender.CHILD:
+        risk_rank, assessment = _assess(text)
+    try:
+        with transaction.atomic():
+            advanced = _advance(conversation_id, sender, author, now)
+            if advanced is None:
+                existing = _existing(conversation_id, client_id)
+                if existing is not None:
+                    return Posted(existing, False)
+                if Conversation.objects.filter(
+                    pk=conversation_id, status__in=_open_statuses(sender)
+                ).exists():
+                    raise ChatError("not_yours", _("This chat is not yours."))
+                raise ChatError("ended", _("This chat has ended."))
+            seq, status, _site_id, old_rank = advanced
+            message = Message.objects.create(
+                conversation_id=conversation_id,
+                seq=seq,
+                client_id=client_id,
+                sender=sender,
+                author=author,
+                text=text,
+                risk_rank=risk_rank,
+                created_at=now,
+            )
+            if sender == Sender.CHILD and risk_rank > old_rank:
+                _risk_raised(conversation_id, message, assessment, status)
+            event = item_event(message, author=_name(author), origin=origin)
+            publish_on_commit(conversation_group(conversation_id), event)
+    except IntegrityError:
+        existing = _existing(conversation_id, client_id)
+        if existing is None:
+            raise
+        return Posted(existing, False)
+    return Posted(message, True, event)
+
+
+def _existing(conversation_id: int, client_id: str) -> Message | None:
+    return Message.objects.filter(conversation_id=conversation_id, client_id=client_id).first()
+
+
+def _open_statuses(sender: str) -> list[str]:
+    if sender == Sender.CHILD:
+        return [Status.WAITING, Status.ACTIVE]
+    return [Status.ACTIVE]
+
+
+def _risk_raised(conversation_id: int, message: Message, assessment: Any, status: str) -> None:
+    """A child's message above the conversation's risk so far: raise it (queue order) and,
+    at high or urgent, alert the supervisors."""
+    Conversation.objects.filter(pk=conversation_id, risk_rank__lt=message.risk_rank).update(
+        risk_rank=message.risk_rank
+    )
+    if status == Status.WAITING:
+        publish_on_commit(QUEUE_GROUP, {"kind": "queue"})
+    if assessment is None or not assessment.alert:
+        return
+    conversation = Conversation.objects.select_related("site", "line").get(pk=conversation_id)
+    payload = {
+        "conversation": conversation.pk,
+        "risk": assessment.level,
+        "categories": list(assessment.categories),
+        "line": conversation.line.name,
+        "site": conversation.site.name if conversation.site else "",
+    }
+    audit_record(
+        actor=None,
+        action="chat.risk_raised",
+        target=conversation,
+        data={"risk": assessment.level, "seq": message.seq},
+    )
+    publish_alert_on_commit(site_supervisors_group(conversation.site_id), "chat.risk", payload)
+    if conversation.site_id:
+        publish_alert_on_commit(site_supervisors_group(None), "chat.risk", payload)
+    publish_on_commit(
+        SUPERVISORS_GROUP, {"kind": "alert", "site_id": conversation.site_id, **payload}
+    )
+    publish_on_commit(QUEUE_GROUP, {"kind": "queue"})
+
+
+# --- claims -------------------------------------------------------------------------------
+
+
+def active_count(user: Any, line_id: int) -> int:
+    return Conversation.objects.filter(listener=user, line_id=line_id, status=Status.ACTIVE).count()
+
+
+def conversation_claim_next(
+    *, actor: Any, line_id: int | None = None, now: datetime | None = None
+) -> Conversation:
+    """Take the waiting chat with the highest priority (risk level, then the longest wait)
+    on a line where ``actor`` is under the limit. Claimed in one conditional UPDATE, so two
+    listeners never take the same chat: the loser tries the next one."""
+    now = now or timezone.now()
+    lines = [ln for ln in chat_lines() if line_id is None or ln.pk == line_id]
+    open_lines = [
+        ln.pk for ln in lines if active_count(actor, ln.pk) < settings_for(ln).max_per_listener
+    ]
+    if not open_lines:
+        if lines:
+            raise ChatError(
+                "limit", _("You already have as many chats as this line allows at once.")
+            )
+        raise ChatError("queue_empty", _("Nobody is waiting."))
+    site = home_site(actor)
+    for _attempt in range(20):
+        candidate = (
+            Conversation.objects.filter(status=Status.WAITING, line_id__in=open_lines)
+            .order_by("-risk_rank", "started_at", "pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if candidate is None:
+            raise ChatError("queue_empty", _("Nobody is waiting."))
+        with transaction.atomic():
+            claimed = Conversation.objects.filter(pk=candidate, status=Status.WAITING).update(
+                status=Status.ACTIVE, listener=actor, site=site, claimed_at=now
+            )
+            if not claimed:
+                continue
+            conversation = Conversation.objects.select_related("line").get(pk=candidate)
+            audit_record(actor=actor, action="chat.claimed", target=conversation)
+            _publish_status(conversation, actor)
+            publish_on_commit(QUEUE_GROUP, {"kind": "queue"})
+        return conversation
+    raise ChatError("queue_empty", _("Nobody is waiting."))
+
+
+def _publish_status(conversation: Conversation, listener: Any) -> None:
+    publish_on_commit(
+        conversation_group(conversation.pk),
+        {
+            "kind": "status",
+            "conversation": conversation.pk,
+            "status": conversation.status,
+            "listener": _name(listener) or None,
+            "listener_id": listener.pk if listener else None,
+            "at": _iso(conversation.claimed_at or timezone.now()),
+        },
+    )
+
+
+def conversation_take_over(*, actor: Any, conversation: Conversation) -> Conversation:
+    """A supporter or supervisor becomes the listener of a live chat."""
+    previous = conversation.listener
+    with transaction.atomic():
+        changed = Conversation.objects.filter(
+            pk=conversation.pk, status=Status.ACTIVE, listener=previous
+        ).update(listener=actor)
+        if not changed:
+            raise ChatError("ended", _("This chat is no longer live."))
+        conversation.refresh_from_db()
+        audit_record(
+            actor=actor,
+            action="chat.taken_over",
+            target=conversation,
+            data={"from": previous.pk if previous else None},
+        )
+        _hand_over(conversation, previous, actor, "takeover")
+    return conversation
+
+
+def conversation_transfer(*, actor: Any, conversation: Conversation, to: Any) -> Conversation:
+    """Hand a live chat to another listener who is under the line's limit."""
+    from uketome.core.permissions import take_chat
+
+    if to is None or not to.is_active or not take_chat.test(to):
+        raise ChatError("busy", _("That person cannot take chats."))
+    limit = settings_for(conversation.line_id).max_per_listener
+    if active_count(to, conversation.line_id) >= limit:
+        raise ChatError("busy", _("That listener already has as many chats as allowed."))
+    previous = conversation.listener
+    with transaction.atomic():
+        changed = Conversation.objects.filter(
+            pk=conversation.pk, status=Status.ACTIVE, listener=previous
+        ).update(listener=to, site=home_site(to) or conversation.site)
+        if not changed:
+            raise ChatError("ended", _("This chat is no longer live."))
+        conversation.refresh_from_db()
+        audit_record(
+            actor=actor,
+            action="chat.transferred",
+            target=conversation,
+            data={"from": previous.pk if previous else None, "to": to.pk},
+        )
+        _hand_over(conversation, previous, to, "transfer")
+    return conversation
+
+
+def _hand_over(conversation: Conversation, previous: Any, new: Any, reason: str) -> None:
+    if previous is not None and previous.pk != new.pk:
+        publish_on_commit(
+            staff_group(previous.pk),
+            {
+                "kind": "released",
+                "conversation": conversation.pk,
+                "reason": reason,
+                "to": _name(new),
+            },
+        )
+    publish_on_commit(staff_group(new.pk), {"kind": "assigned", "conversation": conversation.pk})
+    _publish_status(conversation, new)
+    publish_on_commit(QUEUE_GROUP, {"kind": "queue"})
+
+
+# --- the end ------------------------------------------------------------------------------
+
+
+def conversation_end(
+    *,
+    conversation_id: int,
+    reason: str,
+    actor: Any = None,
+    now: datetime | None = None,
+) -> bool:
+    """End a waiting or live chat (once: a conditional UPDATE). False if already ended."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ended = Conversation.objects.filter(
+            pk=conversation_id, status__in=[Status.WAITING, Status.ACTIVE]
+        ).update(status=Status.ENDED, ended_at=now, end_reason=reason)
+        if not ended:
+            return False
+        if actor is not None:
+            conversation = Conversation.objects.get(pk=conversation_id)
+            audit_record(
+                actor=actor, action="chat.ended", target=conversation, data={"reason": reason}
+            )
+        publish_on_commit(
+            conversation_group(conversation_id),
+            {"kind": "end", "conversation": conversation_id, "reason": reason},
+        )
+        publish_on_commit(QUEUE_GROUP, {"kind": "queue"})
+    return True
+
+
+# --- timers -------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    warned: list[int] = field(default_factory=list)
+    ended: dict[int, str] = field(default_factory=dict)
+
+
+def sweep(now: datetime | None = None) -> SweepResult:
+    """The chat timers, run every few seconds in each process (safe on many: every change
+    is a conditional UPDATE): the inactivity warning and end, closing time, and waiting
+    children who left."""
+    now = now or timezone.now()
+    result = SweepResult()
+    live = Conversation.objects.filter(status__in=[Status.WAITING, Status.ACTIVE])
+    line_ids = set(live.values_list("line_id", flat=True))
+    if not line_ids:
+        return result
+    for line in Line.objects.filter(pk__in=line_ids).prefetch_related("hours", "annual_closures"):
+        rules = settings_for(line)
+        schedule = Schedule.of(line, now)
+        on_line = live.filter(line=line)
+        if not open_now(schedule, now):
+            for pk in on_line.values_list("pk", flat=True):
+                if conversation_end(conversation_id=pk, reason=EndReason.CLOSING, now=now):
+                    result.ended[pk] = EndReason.CLOSING
+            continue
+        closing = closes_at(schedule, now)
+        if closing is not None and closing - now <= CLOSING_WARNING:
+            for pk in on_line.filter(closing_warned_at=None).values_list("pk", flat=True):
+                if Conversation.objects.filter(pk=pk, closing_warned_at=None).update(
+                    closing_warned_at=now
+                ):
+                    _publish_warning(pk, "closing", closing)
+                    result.warned.append(pk)
+        quiet_since = Coalesce("last_child_message_at", "claimed_at")
+        active = on_line.filter(status=Status.ACTIVE).annotate(quiet_since=quiet_since)
+        end_before = now - timedelta(seconds=rules.end_after_seconds)
+        for pk in active.filter(quiet_since__lte=end_before).values_list("pk", flat=True):
+            if conversation_end(conversation_id=pk, reason=EndReason.INACTIVE, now=now):
+                result.ended[pk] = EndReason.INACTIVE
+        warn_before = now - timedelta(seconds=rules.warn_after_seconds)
+        due = active.filter(quiet_since__lte=warn_before, warned_at=None).exclude(
+            pk__in=list(result.ended)
+        )
+        for pk, quiet in due.values_list("pk", "quiet_since"):
+            if Conversation.objects.filter(pk=pk, warned_at=None, status=Status.ACTIVE).update(
+                warned_at=now
+            ):
+                _publish_warning(pk, "inactive", quiet + timedelta(seconds=rules.end_after_seconds))
+                result.warned.append(pk)
+        gone_before = now - timedelta(seconds=WAITING_GONE_SECONDS)
+        for pk in on_line.filter(
+            status=Status.WAITING, child_away_since__lte=gone_before
+        ).values_list("pk", flat=True):
+            if conversation_end(conversation_id=pk, reason=EndReason.LEFT, now=now):
+                result.ended[pk] = EndReason.LEFT
+    return result
+
+
+def _publish_warning(conversation_id: int, code: str, ends_at: datetime) -> None:
+    with transaction.atomic():
+        publish_on_commit(
+            conversation_group(conversation_id),
+            {
+                "kind": "warning",
+                "conversation": conversation_id,
+                "code": code,
+                "ends_at": _iso(ends_at),
+            },
+        )
+
+
+# --- retention ----------------------------------------------------------------------------
+
+
+def retention_run(*, actor: Any = None, now: datetime | None = None) -> dict[str, int]:
+    """Remove the transcripts (every message) of chats that ended more than the line's
+    retention period ago; keep the conversation's statistical row. Audited."""
+    now = now or timezone.now()
+    removed: dict[str, int] = {}
+    for line in Line.objects.all():
+        cutoff = now - timedelta(days=line.retention_days)
+        due = Conversation.objects.filter(
+            line=line, transcript_removed_at=None, status=Status.ENDED
+        ).filter(Q(ended_at__lt=cutoff))
+        ids = list(due.values_list("pk", flat=True))
+        if not ids:
+            continue
+        with transaction.atomic():
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                Message.objects.filter(conversation_id__in=chunk).delete()
+                Conversation.objects.filter(pk__in=chunk).update(transcript_removed_at=now)
+        removed[line.slug] = len(ids)
+    audit_record(
+        actor=actor, action="chat.retention_run", data={"removed": removed, "at": now.isoformat()}
+    )
+    return removed

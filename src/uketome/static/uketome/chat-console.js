@@ -1,0 +1,413 @@
+// The staff chat console (docs/chat-protocol.md): the live queue, several chats at once,
+// supervision. All words come from the page (json_script).
+const words = JSON.parse(document.getElementById("console-strings").textContent);
+const phrases = JSON.parse(document.getElementById("console-phrases").textContent);
+const lineNames = JSON.parse(document.getElementById("console-lines").textContent);
+const $ = (id) => document.getElementById(id);
+const fill = (text, values) => text.replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));
+
+const state = {
+  socket: null,
+  retry: 0,
+  lastSeq: {}, // conversation id -> last seq seen
+  panels: new Map(), // conversation id -> panel element
+  pending: new Map(), // client id -> {conversation, frame}
+  canSupervise: false,
+  queue: [],
+  ending: new Set(),
+};
+
+function newId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+    b.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  const socket = new WebSocket(scheme + location.host + "/ws/staff/chat/");
+  state.socket = socket;
+  socket.addEventListener("open", () => {
+    socket.send(JSON.stringify({ type: "hello", last_seq: state.lastSeq }));
+  });
+  socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
+  socket.addEventListener("close", () => {
+    if (state.socket !== socket) return;
+    state.socket = null;
+    setStatus(words.offline);
+    const delay = Math.min(5000, 300 * 2 ** state.retry);
+    state.retry += 1;
+    setTimeout(connect, delay);
+  });
+}
+
+function send(frame) {
+  if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+    state.socket.send(JSON.stringify(frame));
+    return true;
+  }
+  return false;
+}
+
+function setStatus(text) {
+  $("console-status").textContent = text;
+}
+
+function handle(frame) {
+  switch (frame.type) {
+    case "welcome":
+      state.retry = 0;
+      setStatus(words.online);
+      state.canSupervise = frame.can_supervise;
+      renderQueue(frame.queue);
+      for (const summary of frame.conversations) openPanel(summary, "own");
+      // Watches are re-established after a reconnect.
+      for (const [id, panel] of state.panels) {
+        if (panel.dataset.role === "watch") {
+          send({ type: "watch", conversation: Number(id), last_seq: state.lastSeq[id] || 0 });
+        }
+      }
+      resendPending();
+      break;
+    case "queue":
+      renderQueue(frame.items);
+      break;
+    case "load":
+      renderLoad(frame);
+      break;
+    case "assigned":
+      openPanel(frame.conversation, "own");
+      break;
+    case "watching":
+      openPanel(frame.conversation, "watch");
+      break;
+    case "released":
+      closeRole(frame.conversation, fill(words.released, { name: frame.to || "" }));
+      break;
+    case "message":
+      addMessage(frame);
+      break;
+    case "ack":
+      confirmSent(frame);
+      break;
+    case "typing": {
+      const panel = state.panels.get(String(frame.conversation));
+      if (panel) panel.querySelector(".typing").hidden = !frame.on;
+      break;
+    }
+    case "status":
+      break;
+    case "warning":
+      notice(frame.conversation, frame.code === "closing" ? words.closing : words.warned);
+      break;
+    case "alert":
+      alertBanner(frame);
+      break;
+    case "end":
+      ended(frame);
+      break;
+    case "error":
+      showError(frame);
+      break;
+    default:
+      break;
+  }
+}
+
+// --- queue and load -------------------------------------------------------------------------
+function minutesSince(iso) {
+  return Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000));
+}
+
+function renderQueue(items) {
+  state.queue = items;
+  const rows = $("queue-rows");
+  rows.replaceChildren();
+  for (const item of items) {
+    const row = document.createElement("tr");
+    row.className = `risk-${item.risk}`;
+    const cells = [
+      `#${item.conversation}`,
+      fill(words.waiting, { m: minutesSince(item.waiting_since) }),
+      item.risk,
+      item.age_band || "―",
+      item.gender || "―",
+      (item.topics || []).join(", ") || "―",
+      item.line_name,
+    ];
+    for (const value of cells) {
+      const cell = document.createElement("td");
+      cell.textContent = value;
+      row.append(cell);
+    }
+    rows.append(row);
+  }
+  $("queue-count").textContent = String(items.length);
+  $("queue-empty").hidden = items.length > 0;
+}
+setInterval(() => renderQueue(state.queue), 30000);
+
+function renderLoad(frame) {
+  $("load-panel").hidden = false;
+  const listeners = $("load-listeners");
+  listeners.replaceChildren();
+  for (const person of frame.listeners) {
+    const item = document.createElement("li");
+    item.textContent = `${person.name}: ${person.active} ${words.active_chats}`;
+    listeners.append(item);
+  }
+  const active = $("load-active");
+  active.replaceChildren();
+  for (const chat of frame.active) {
+    const item = document.createElement("li");
+    item.className = `risk-${chat.risk}`;
+    const label = document.createElement("span");
+    label.textContent = `#${chat.conversation} ${chat.line_name} - ${chat.listener} (${chat.risk})`;
+    item.append(label);
+    if (!state.panels.has(String(chat.conversation))) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = words.watch;
+      button.addEventListener("click", () =>
+        send({ type: "watch", conversation: chat.conversation, last_seq: 0 }),
+      );
+      item.append(" ", button);
+    }
+    active.append(item);
+  }
+}
+
+const take = $("take-next");
+if (take) take.addEventListener("click", () => send({ type: "take_next" }));
+
+// --- panels ---------------------------------------------------------------------------------
+function openPanel(summary, role) {
+  const key = String(summary.id);
+  let panel = state.panels.get(key);
+  if (!panel) {
+    panel = $("chat-panel").content.firstElementChild.cloneNode(true);
+    panel.dataset.conversation = key;
+    state.panels.set(key, panel);
+    $("chats").append(panel);
+    wire(panel, summary);
+    if (!(key in state.lastSeq)) state.lastSeq[key] = 0;
+  }
+  panel.dataset.role = role;
+  panel.querySelector(".title").textContent = `#${summary.id} ${summary.line_name}`;
+  panel.querySelector(".risk").textContent = `${words.risk}: ${summary.risk}`;
+  panel.querySelector(".role").textContent = role === "watch" ? words.watching : "";
+  const answers = [summary.age_band, summary.gender, ...(summary.topics || [])].filter(Boolean);
+  panel.querySelector(".prechat").textContent = answers.join(" / ");
+  const own = role === "own";
+  panel.querySelector(".compose").hidden = !own;
+  panel.querySelector(".whisper").hidden = own || !state.canSupervise;
+  panel.querySelector(".takeover").hidden = own || !state.canSupervise;
+  panel.querySelector(".unwatch").hidden = own;
+  panel.querySelector(".transfer-box").hidden = !own && !state.canSupervise;
+  panel.querySelector(".end").hidden = !own && !state.canSupervise;
+  const select = panel.querySelector(".phrases");
+  if (select.options.length === 1) {
+    for (const text of phrases[String(summary.line)] || []) {
+      const option = document.createElement("option");
+      option.value = text;
+      option.textContent = text;
+      select.append(option);
+    }
+  }
+  if (own) panel.querySelector("textarea").focus();
+}
+
+function wire(panel, summary) {
+  const id = summary.id;
+  const box = panel.querySelector("textarea");
+  let lastTyping = 0;
+  panel.querySelector(".compose").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!box.value.trim()) return;
+    post(panel, { type: "send", conversation: id, id: newId(), text: box.value });
+    box.value = "";
+    lastTyping = 0;
+  });
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      panel.querySelector(".compose").requestSubmit();
+    }
+  });
+  box.addEventListener("input", () => {
+    if (Date.now() - lastTyping > 2000) {
+      lastTyping = Date.now();
+      send({ type: "typing", conversation: id, on: box.value.length > 0 });
+    }
+  });
+  panel.querySelector(".phrases").addEventListener("change", (event) => {
+    if (event.target.value) {
+      box.value = box.value ? `${box.value}\n${event.target.value}` : event.target.value;
+      event.target.value = "";
+      box.focus();
+    }
+  });
+  panel.querySelector(".side").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = event.target.elements.note;
+    if (!input.value.trim()) return;
+    post(panel, { type: "note", conversation: id, id: newId(), text: input.value });
+    input.value = "";
+  });
+  panel.querySelector(".whisper").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = event.target.elements.whisper;
+    if (!input.value.trim()) return;
+    post(panel, { type: "whisper", conversation: id, id: newId(), text: input.value });
+    input.value = "";
+  });
+  panel.querySelector(".takeover").addEventListener("click", () =>
+    send({ type: "takeover", conversation: id }),
+  );
+  panel.querySelector(".unwatch").addEventListener("click", () => {
+    send({ type: "unwatch", conversation: id });
+    removePanel(id);
+  });
+  panel.querySelector(".transfer").addEventListener("change", (event) => {
+    if (event.target.value) {
+      send({ type: "transfer", conversation: id, to: Number(event.target.value) });
+      event.target.value = "";
+    }
+  });
+  panel.querySelector(".end").addEventListener("click", () => {
+    if (window.confirm(words.end_confirm)) {
+      state.ending.add(String(id));
+      send({ type: "end", conversation: id });
+    }
+  });
+}
+
+function post(panel, frame) {
+  state.pending.set(frame.id, frame);
+  const from = frame.type === "send" ? "listener" : frame.type;
+  const item = line(from, frame.text, null);
+  item.dataset.id = frame.id;
+  item.classList.add("pending");
+  panel.querySelector(".log").append(item);
+  item.scrollIntoView({ block: "end" });
+  send(frame);
+}
+
+function resendPending() {
+  for (const frame of state.pending.values()) send(frame);
+}
+
+function line(from, text, author) {
+  const item = document.createElement("li");
+  item.className = `msg from-${from}`;
+  const who = document.createElement("span");
+  who.className = "who";
+  const labels = {
+    child: words.child,
+    listener: words.listener,
+    system: words.system,
+    note: words.note_label,
+    whisper: words.whisper_label,
+  };
+  who.textContent = author ? `${labels[from] || from} (${author})` : labels[from] || from;
+  const body = document.createElement("p");
+  body.className = "text";
+  body.textContent = text;
+  item.append(who, body);
+  return item;
+}
+
+function addMessage(frame) {
+  const key = String(frame.conversation);
+  const panel = state.panels.get(key);
+  if (!panel) return;
+  if (frame.seq <= (state.lastSeq[key] || 0)) return;
+  state.lastSeq[key] = frame.seq;
+  const mine = frame.id ? panel.querySelector(`li[data-id="${CSS.escape(frame.id)}"]`) : null;
+  if (mine) {
+    mine.classList.remove("pending");
+    state.pending.delete(frame.id);
+    return;
+  }
+  const item = line(frame.from, frame.text, frame.author);
+  if (frame.id) item.dataset.id = frame.id;
+  if (frame.risk === "high" || frame.risk === "urgent") item.classList.add("risky");
+  if (frame.from === "child") panel.querySelector(".typing").hidden = true;
+  panel.querySelector(".log").append(item);
+  item.scrollIntoView({ block: "end" });
+}
+
+function confirmSent(frame) {
+  const key = String(frame.conversation);
+  state.pending.delete(frame.id);
+  if (frame.seq > (state.lastSeq[key] || 0)) state.lastSeq[key] = frame.seq;
+  const panel = state.panels.get(key);
+  const item = panel?.querySelector(`li[data-id="${CSS.escape(frame.id)}"]`);
+  item?.classList.remove("pending");
+}
+
+function notice(conversation, text) {
+  const panel = state.panels.get(String(conversation));
+  if (!panel) return;
+  const item = line("system", text, null);
+  panel.querySelector(".log").append(item);
+}
+
+function closeRole(conversation, text) {
+  notice(conversation, text);
+  const panel = state.panels.get(String(conversation));
+  if (!panel) return;
+  panel.querySelector(".compose").hidden = true;
+  panel.querySelector(".panel-actions").hidden = true;
+}
+
+function removePanel(conversation) {
+  const key = String(conversation);
+  state.panels.get(key)?.remove();
+  state.panels.delete(key);
+  delete state.lastSeq[key];
+}
+
+function ended(frame) {
+  const key = String(frame.conversation);
+  const panel = state.panels.get(key);
+  if (!panel) return;
+  notice(frame.conversation, words.ended);
+  for (const selector of [".compose", ".side", ".whisper", ".panel-actions"]) {
+    panel.querySelector(selector).hidden = true;
+  }
+  if (frame.record_url) {
+    const link = panel.querySelector(".record");
+    link.href = frame.record_url;
+    link.hidden = false;
+    panel.querySelector(".panel-actions").hidden = false;
+    for (const button of panel.querySelectorAll(".panel-actions button, .transfer-box")) {
+      button.hidden = true;
+    }
+    link.focus();
+    if (state.ending.has(key)) window.open(frame.record_url, "_blank", "noopener");
+  }
+  state.ending.delete(key);
+}
+
+function showError(frame) {
+  const panel = frame.conversation ? state.panels.get(String(frame.conversation)) : null;
+  const target = panel ? panel.querySelector(".panel-error") : $("console-status");
+  target.textContent = frame.message;
+  target.hidden = false;
+  if (frame.id && state.pending.has(frame.id) && frame.code !== "too_fast") {
+    state.pending.delete(frame.id);
+    panel?.querySelector(`li[data-id="${CSS.escape(frame.id)}"]`)?.classList.add("refused");
+  }
+}
+
+function alertBanner(frame) {
+  const banner = document.createElement("p");
+  banner.textContent = fill(words.alert, { id: frame.conversation });
+  $("chat-alerts").append(banner);
+  setTimeout(() => banner.remove(), 60000);
+}
+
+void lineNames;
+connect();

@@ -1,0 +1,217 @@
+"""Live chat in real Chromium: a child and a listener talk; the child's network drops and
+comes back; nothing is lost or doubled on either side and what was typed offline arrives."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import time as clock
+from typing import Any
+
+import pytest
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.conftest import PASSWORD
+from uketome.accounts.models import User
+from uketome.chat.models import Message
+from uketome.helpline.models import Line, OpeningHours
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def asgi_server(transactional_db: Any, settings: Any) -> Iterator[str]:
+    """The real ASGI application (HTTP and WebSockets) under uvicorn, in a thread."""
+    import uvicorn
+    from channels.routing import ProtocolTypeRouter
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.core.asgi import get_asgi_application
+
+    from uketome.asgi import application
+
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+    settings.CHAT_SWEEP_SECONDS = 3600
+    app = ProtocolTypeRouter(
+        {
+            "http": ASGIStaticFilesHandler(get_asgi_application()),
+            "websocket": application.application_mapping["websocket"],
+        }
+    )
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _chat_line() -> Line:
+    line = Line.objects.create(
+        name="オンライン相談(チャット)", slug="chat", channels=["chat"], identity_policy="anonymous"
+    )
+    OpeningHours.objects.bulk_create(
+        OpeningHours(line=line, weekday=day, opens=clock(0, 0), closes=clock(0, 0))
+        for day in range(7)
+    )
+    return line
+
+
+def _sign_in(page: Any, base: str, user: User) -> None:
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    page.goto(base + "/staff/login/")
+    page.get_by_label("ユーザー名").fill(user.username)
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url("**/staff/two-factor/**")
+    key = base64.b32decode(base64.b32encode(device.bin_key))
+    page.get_by_label("認証アプリに表示される6桁のコード").fill(f"{totp(key):06d}")
+    page.get_by_role("button", name="確認する").click()
+    page.wait_for_url(base + "/staff/")
+
+
+def _texts(page: Any, selector: str) -> list[str]:
+    return [t.strip() for t in page.locator(selector).all_inner_texts()]
+
+
+def test_a_child_and_a_listener_chat_through_a_network_drop(
+    browser: Any, asgi_server: str, personas: dict[str, User]
+) -> None:
+    base = asgi_server
+    _chat_line()
+    child_context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    staff_context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    child = child_context.new_page()
+    staff = staff_context.new_page()
+    for page in (child, staff):
+        page.set_default_timeout(15_000)
+    try:
+        # The child starts a chat (no personal data needed) and waits.
+        child.goto(base + "/chat/")
+        child.locator("#prechat input[value='junior_high']").check()
+        child.locator("#prechat button[type=submit]").click()
+        child.locator("#queue-position").filter(has_text="1").wait_for()
+        # The listener takes it.
+        _sign_in(staff, base, personas["listener_tsu"])
+        staff.goto(base + "/staff/chat/")
+        staff.locator("#queue-rows tr").first.wait_for()
+        staff.locator("#take-next").click()
+        panel = staff.locator(".chat-panel").first
+        panel.wait_for()
+        child.locator("#waiting").wait_for(state="hidden")
+
+        def child_says(text: str) -> None:
+            child.locator("#text").fill(text)
+            child.locator("#send").click()
+
+        def listener_says(text: str) -> None:
+            panel.locator("textarea").fill(text)
+            panel.locator("button.send").click()
+
+        child_says("こんばんは")
+        panel.locator(".log li.from-child", has_text="こんばんは").wait_for()
+        listener_says("こんばんは。どうしたの?")
+        child.locator("#log li.from-listener", has_text="どうしたの").wait_for()
+        child_says("<b>太字?</b>")
+        panel.locator(".log li.from-child", has_text="<b>太字?</b>").wait_for()
+
+        # The network drops: the child keeps writing, the listener too.
+        child_context.set_offline(True)
+        child.locator("#connection").wait_for(state="visible")
+        child_says("きれちゃった?")
+        child_says("まだいる?")
+        listener_says("ここにいるよ")
+        listener_says("ゆっくりでいいよ")
+        time.sleep(1)
+        child_context.set_offline(False)
+
+        # Back: everything arrives, once, in order, on both sides.
+        panel.locator(".log li.from-child", has_text="まだいる?").wait_for()
+        child.locator("#log li.from-listener", has_text="ゆっくりでいいよ").wait_for()
+        child.locator("#log li.pending").first.wait_for(state="detached")
+        child_log = _texts(child, "#log li:not(.notice) .text")
+        staff_log = _texts(staff, ".chat-panel .log li:not(.from-system) .text")
+        expected = [
+            "こんばんは",
+            "こんばんは。どうしたの?",
+            "<b>太字?</b>",
+            "きれちゃった?",
+            "まだいる?",
+        ]
+        assert child_log[:3] == expected[:3]
+        assert sorted(child_log) == sorted([*expected, "ここにいるよ", "ゆっくりでいいよ"])
+        assert child_log.index("きれちゃった?") < child_log.index("まだいる?")
+        assert child_log.index("ここにいるよ") < child_log.index("ゆっくりでいいよ")
+        assert sorted(staff_log) == sorted(child_log)
+        assert staff_log.index("きれちゃった?") < staff_log.index("まだいる?")
+        stored = [m.text or "" for m in Message.objects.order_by("seq")]
+        assert sorted(stored) == sorted(child_log)  # each stored once
+        assert child.locator("#log b").count() == 0  # HTML shown as text
+
+        # The child ends the chat: the screen is cleared, nothing is kept on the device.
+        child.locator("#end").click()
+        child.locator("#ended").wait_for()
+        assert child.locator("#log li").count() == 0
+        storage = child.evaluate("() => [localStorage.length, sessionStorage.length]")
+        assert storage == [0, 0]
+        assert child_context.cookies() == []
+        panel.locator(".record").wait_for()
+    finally:
+        child_context.close()
+        staff_context.close()
+
+
+def test_the_chat_page_fits_320_px_reads_larger_and_passes_axe(
+    browser: Any, asgi_server: str
+) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    _chat_line()
+    context = browser.new_context(
+        locale="ja-JP", viewport={"width": 320, "height": 640}, bypass_csp=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.route("https://www.google.co.jp/**", lambda route: route.fulfill(body="neutral"))
+    try:
+        page.goto(asgi_server + "/chat/")
+        problems = []
+        for violation in Axe().run(page).response["violations"]:
+            if violation["impact"] in {"serious", "critical"}:
+                problems.append(violation["id"])
+        assert problems == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        page.locator("#larger-text").click()
+        larger = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        assert larger > size * 1.2
+        page.locator("#prechat button[type=submit]").click()
+        page.locator("#queue-position").filter(has_text="1").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        waiting = [
+            v["id"]
+            for v in Axe().run(page).response["violations"]
+            if v["impact"] in {"serious", "critical"}
+        ]
+        assert waiting == []
+        page.keyboard.press("Escape")  # quick exit, also in the middle of a chat
+        page.wait_for_url("https://www.google.co.jp/**")
+    finally:
+        context.close()

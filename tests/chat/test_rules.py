@@ -1,0 +1,357 @@
+"""Timers (inactivity, closing time) and bad input: each gets a clear error and the
+conversation survives."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.utils import timezone
+
+from tests.chat.conftest import (
+    ORIGIN,
+    child_socket,
+    frames_for,
+    frames_until,
+    next_of,
+    of_type,
+    staff_socket,
+)
+from tests.conftest import run_async
+from uketome.accounts.models import User
+from uketome.accounts.roles import Role
+from uketome.asgi import application
+from uketome.chat import services
+from uketome.chat.consumers import ChildChatConsumer
+from uketome.chat.models import ChatSettings, Conversation, Status
+from uketome.helpline.models import Closure, Line
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def _talking(
+    start_chat: Callable[..., tuple[int, str]], listener: Client
+) -> tuple[int, WebsocketCommunicator, WebsocketCommunicator]:
+    conversation, token = await sync_to_async(start_chat)()
+    child, _ = await child_socket(conversation, token)
+    staff, _ = await staff_socket(listener)
+    await staff.send_json_to({"type": "take_next"})
+    await next_of(staff, "assigned")
+    await next_of(child, "status")
+    return conversation, child, staff
+
+
+def _sweep_at(**delta: float) -> services.SweepResult:
+    return services.sweep(now=timezone.now() + timedelta(**delta))
+
+
+def test_a_quiet_child_is_warned_at_4_minutes_and_the_chat_ends_at_5(
+    start_chat: Callable[..., tuple[int, str]],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    listener = sign_in(personas["listener_tsu"])
+
+    async def scenario() -> dict[str, Any]:
+        conversation, child, staff = await _talking(start_chat, listener)
+        await child.send_json_to({"type": "message", "id": "c1", "text": "えっと"})
+        await next_of(child, "ack")
+        early = await sync_to_async(_sweep_at)(seconds=200)
+        warned = await sync_to_async(_sweep_at)(seconds=241)
+        warning = await next_of(child, "warning")
+        staff_warning = await next_of(staff, "warning")
+        ended = await sync_to_async(_sweep_at)(seconds=301)
+        end = await next_of(child, "end")
+        closed = await child.receive_output(timeout=2)
+        staff_end = await next_of(staff, "end")
+        await staff.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert not r["early"].warned and not r["early"].ended
+    assert r["warned"].warned == [r["conversation"]]
+    assert r["warning"]["code"] == "inactive" and r["warning"]["message"]
+    assert r["staff_warning"]["conversation"] == r["conversation"]
+    assert r["ended"].ended == {r["conversation"]: "inactive"}
+    assert r["end"]["reason"] == "inactive" and r["end"]["message"]
+    assert r["closed"] == {"type": "websocket.close", "code": 4000}
+    assert r["staff_end"]["record_url"] == f"/staff/chat/{r['conversation']}/record/"
+    assert Conversation.objects.get(pk=r["conversation"]).end_reason == "inactive"
+
+
+def test_the_inactivity_times_are_per_line_and_a_message_resets_the_clock(
+    start_chat: Callable[..., tuple[int, str]],
+    chat_line: Line,
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    ChatSettings.objects.update_or_create(
+        line=chat_line, defaults={"warn_after_seconds": 60, "end_after_seconds": 90}
+    )
+    listener = sign_in(personas["listener_tsu"])
+
+    async def scenario() -> dict[str, Any]:
+        conversation, child, staff = await _talking(start_chat, listener)
+        await sync_to_async(_sweep_at)(seconds=61)
+        warning = await next_of(child, "warning")
+        await child.send_json_to({"type": "message", "id": "c1", "text": "まだいるよ"})
+        await next_of(child, "ack")
+        after_message = await sync_to_async(_sweep_at)(seconds=85)
+        await child.disconnect()
+        await staff.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert r["warning"]["code"] == "inactive"
+    assert r["conversation"] not in r["after_message"].ended
+    assert Conversation.objects.get(pk=r["conversation"]).status == Status.ACTIVE
+
+
+def test_chats_get_a_warning_before_closing_time_and_end_at_closing_time(
+    start_chat: Callable[..., tuple[int, str]],
+    chat_line: Line,
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    listener = sign_in(personas["listener_tsu"])
+    now = timezone.now()
+    Closure.objects.create(
+        line=chat_line,
+        starts_at=now + timedelta(minutes=3),
+        ends_at=now + timedelta(days=1),
+        reason="staff_shortage",
+    )
+
+    async def scenario() -> dict[str, Any]:
+        conversation, child, staff = await _talking(start_chat, listener)
+        waiting, waiting_token = await sync_to_async(start_chat)()
+        waiting_child, _ = await child_socket(waiting, waiting_token)
+        await sync_to_async(services.sweep)(now=now + timedelta(seconds=30))
+        warning = await next_of(child, "warning")
+        await sync_to_async(services.sweep)(now=now + timedelta(minutes=3, seconds=1))
+        end = await next_of(child, "end")
+        waiting_end = await next_of(waiting_child, "end")
+        await staff.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert r["warning"]["code"] == "closing"
+    assert r["end"]["reason"] == "closing" and r["waiting_end"]["reason"] == "closing"
+    assert set(Conversation.objects.filter(end_reason="closing").values_list("pk", flat=True)) == {
+        r["conversation"],
+        r["waiting"],
+    }
+
+
+def test_outside_the_hours_a_chat_cannot_start_and_the_answer_says_when_it_opens(
+    chat_line: Line,
+) -> None:
+    now = timezone.now()
+    Closure.objects.create(
+        line=chat_line,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=2),
+        reason="holiday",
+    )
+    response = Client().post("/chat/start/", {}, HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 409
+    data = response.json()
+    assert data["error"] == "closed" and data["next_opening"]
+    assert not Conversation.objects.exists()
+
+
+def test_bad_frames_get_a_clear_error_and_the_chat_goes_on(
+    start_chat: Callable[..., tuple[int, str]],
+    chat_line: Line,
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    ChatSettings.objects.update_or_create(
+        line=chat_line, defaults={"flood_messages": 5, "flood_seconds": 1}
+    )
+    listener = sign_in(personas["listener_tsu"])
+
+    async def scenario() -> dict[str, Any]:
+        conversation, child, staff = await _talking(start_chat, listener)
+        errors = {}
+        await child.send_to(text_data="これはJSONではない")
+        errors["not_json"] = await next_of(child, "error")
+        await child.send_json_to({"type": "dance"})
+        errors["unknown"] = await next_of(child, "error")
+        await child.send_json_to({"type": "message", "id": "long", "text": "あ" * 2001})
+        errors["long"] = await next_of(child, "error")
+        await child.send_json_to({"type": "message", "id": "ctl", "text": "ベル\x07です"})
+        errors["control"] = await next_of(child, "error")
+        await child.send_json_to({"type": "message", "id": "rtl", "text": "abc\u202edef"})
+        errors["bidi"] = await next_of(child, "error")
+        await child.send_json_to({"type": "message", "id": "blank", "text": "  \n "})
+        errors["blank"] = await next_of(child, "error")
+        await child.send_json_to({"type": "message", "id": "../etc", "text": "id"})
+        errors["bad_id"] = await next_of(child, "error")
+        await child.send_to(text_data='{"type": "message", "text": "' + "x" * 17000 + '"}')
+        errors["huge"] = await next_of(child, "error")
+        await asyncio.sleep(1.1)  # refused messages count against the flood limit too
+        exactly = "い" * 2000
+        await child.send_json_to({"type": "message", "id": "max", "text": exactly})
+        at_max = (await frames_until(child, lambda f: f["type"] in ("ack", "error")))[-1]
+        for n in range(4):
+            await child.send_json_to({"type": "message", "id": f"f{n}", "text": f"連打{n}"})
+        acks = [await next_of(child, "ack") for _ in range(4)]
+        await child.send_json_to({"type": "message", "id": "f-late", "text": "もう一回"})
+        errors["flood"] = await next_of(child, "error")
+        await asyncio.sleep(1.1)
+        await child.send_json_to({"type": "message", "id": "f-late", "text": "もう一回"})
+        survived = (await frames_until(child, lambda f: f["type"] in ("ack", "error")))[-1]
+        received = of_type(await frames_for(staff, 0.5), "message")
+        await child.disconnect()
+        await staff.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    e = r["errors"]
+    assert e["not_json"]["code"] == "bad_json" and e["not_json"]["message"]
+    assert e["unknown"]["code"] == "unknown_type"
+    assert e["long"]["code"] == "too_long" and e["long"]["id"] == "long"
+    assert e["control"]["code"] == "bad_text" and e["bidi"]["code"] == "bad_text"
+    assert e["blank"]["code"] == "empty"
+    assert e["bad_id"]["code"] == "bad_id"
+    assert e["huge"]["code"] == "too_big"
+    assert e["flood"]["code"] == "too_fast" and e["flood"]["id"] == "f-late"
+    assert r["at_max"]["id"] == "max"
+    assert r["survived"]["id"] == "f-late"
+    texts = [f["text"] for f in r["received"]]
+    assert texts[-1] == "もう一回" and "ベル\x07です" not in texts
+    assert Conversation.objects.get(pk=r["conversation"]).status == Status.ACTIVE
+
+
+def test_a_token_opens_only_its_own_conversation(
+    start_chat: Callable[..., tuple[int, str]],
+) -> None:
+    _mine, my_token = start_chat()
+    other, other_token = start_chat()
+
+    async def scenario() -> dict[str, Any]:
+        socket = WebsocketCommunicator(application, "/ws/chat/", headers=ORIGIN)
+        await socket.connect()
+        await socket.send_json_to({"type": "message", "id": "x", "text": "先に"})
+        before_hello = await next_of(socket, "error")
+        await socket.send_json_to(
+            {"type": "hello", "conversation": other, "token": my_token, "last_seq": 0}
+        )
+        refused = await next_of(socket, "error")
+        closed = await socket.receive_output(timeout=2)
+        unknown = WebsocketCommunicator(application, "/ws/chat/", headers=ORIGIN)
+        await unknown.connect()
+        await unknown.send_json_to(
+            {"type": "hello", "conversation": 999999, "token": my_token, "last_seq": 0}
+        )
+        no_such = await next_of(unknown, "error")
+        # The real owner is not affected.
+        owner, welcome = await child_socket(other, other_token)
+        await owner.send_json_to({"type": "message", "id": "o1", "text": "だいじょうぶ"})
+        ack = await next_of(owner, "ack")
+        await owner.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert r["before_hello"]["code"] == "hello_first"
+    assert r["refused"]["code"] == "not_found" and r["refused"]["message"]
+    assert r["closed"]["code"] == 4404
+    assert r["no_such"]["code"] == "not_found"  # the same answer: nothing to learn
+    assert r["welcome"]["conversation"] == other and r["ack"]["seq"] == 1
+
+
+def test_a_listener_past_the_line_limit_is_told_and_keeps_the_chats(
+    start_chat: Callable[..., tuple[int, str]],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    for _ in range(3):
+        start_chat()
+    listener = sign_in(personas["listener_tsu"])
+
+    async def scenario() -> list[dict[str, Any]]:
+        staff, welcome = await staff_socket(listener)
+        answers = []
+        for _ in range(3):
+            await staff.send_json_to({"type": "take_next"})
+            answers.append(await frames_until_type(staff, ("assigned", "error")))
+        await staff.disconnect()
+        return [welcome, *answers]
+
+    welcome, *answers = run_async(scenario)
+    assert welcome["limit"] == 2
+    assert [a["type"] for a in answers] == ["assigned", "assigned", "error"]
+    assert answers[2]["code"] == "limit" and answers[2]["message"]
+    assert Conversation.objects.filter(status=Status.WAITING).count() == 1
+
+
+async def frames_until_type(socket: WebsocketCommunicator, kinds: tuple[str, ...]) -> Any:
+    from tests.chat.conftest import frames_until
+
+    return (await frames_until(socket, lambda f: f["type"] in kinds))[-1]
+
+
+def test_a_cross_site_origin_is_refused(
+    start_chat: Callable[..., tuple[int, str]],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    conversation, token = start_chat()
+    listener = sign_in(personas["listener_tsu"])
+    evil = [(b"origin", b"https://evil.example"), (b"host", b"testserver")]
+
+    async def scenario() -> dict[str, Any]:
+        # Through the real stack: refused at the handshake.
+        socket = WebsocketCommunicator(application, "/ws/chat/", headers=evil)
+        accepted, _ = await socket.connect()
+        cookie = [
+            h
+            for h in __import__("tests.chat.conftest", fromlist=["x"]).cookie_headers(listener)
+            if h[0] == b"cookie"
+        ]
+        staff = WebsocketCommunicator(application, "/ws/staff/chat/", headers=[*cookie, *evil])
+        staff_accepted, _ = await staff.connect()
+        # The consumer's own check, behind a permissive host list: a clear error frame.
+        direct = WebsocketCommunicator(ChildChatConsumer.as_asgi(), "/ws/chat/", headers=evil)
+        await direct.connect()
+        error = await direct.receive_json_from(timeout=2)
+        closed = await direct.receive_output(timeout=2)
+        owner, welcome = await child_socket(conversation, token)
+        await owner.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert not r["accepted"] and not r["staff_accepted"]
+    assert r["error"]["code"] == "origin" and r["error"]["message"]
+    assert r["closed"]["code"] == 4403
+    assert r["welcome"]["status"] == "waiting"
+
+
+def test_only_signed_in_verified_staff_who_take_chats_open_the_console_socket(
+    personas: dict[str, User], sign_in: Callable[..., Client], make_staff: Callable[..., User]
+) -> None:
+    from tests.chat.conftest import cookie_headers
+
+    government = sign_in(personas["government"])
+    coordinator = sign_in(personas["coordinator_tsu"])
+    anonymous = Client()
+
+    async def scenario() -> list[bool]:
+        results = []
+        for client in (government, coordinator, anonymous):
+            socket = WebsocketCommunicator(
+                application, "/ws/staff/chat/", headers=cookie_headers(client)
+            )
+            connected, _ = await socket.connect()
+            results.append(connected)
+        return results
+
+    assert run_async(scenario) == [False, False, False]
+    assert Role.SITE_COORDINATOR  # coordinators run sites; they do not take chats

@@ -1,0 +1,199 @@
+"""Supporters and supervisors: watch read-only, whisper, take over, transfer, see the load;
+risk alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from tests.chat.conftest import (
+    child_socket,
+    cookie_headers,
+    frames_for,
+    frames_until,
+    next_of,
+    of_type,
+    staff_socket,
+)
+from tests.conftest import run_async
+from uketome.accounts.models import User
+from uketome.accounts.roles import Role
+from uketome.asgi import application
+from uketome.chat.models import Conversation, Message
+from uketome.core.models import AuditEntry
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_supervisor_watches_whispers_and_takes_over_and_the_child_sees_none_of_it(
+    start_chat: Callable[..., tuple[int, str]],
+    make_staff: Callable[..., User],
+    sign_in: Callable[..., Client],
+) -> None:
+    conversation, token = start_chat()
+    listener_user = make_staff(Role.LISTENER, "tsu")
+    supervisor_user = make_staff(Role.SUPERVISOR, "tsu")
+    listener = sign_in(listener_user)
+    supervisor = sign_in(supervisor_user)
+    elsewhere = sign_in(make_staff(Role.SUPERVISOR, "suzuka"))
+
+    async def scenario() -> dict[str, Any]:
+        child, _ = await child_socket(conversation, token)
+        staff, _ = await staff_socket(listener)
+        await staff.send_json_to({"type": "take_next"})
+        await next_of(staff, "assigned")
+        await child.send_json_to({"type": "message", "id": "c1", "text": "きいてほしい"})
+        await next_of(child, "ack")
+        await next_of(staff, "message")
+        sup, sup_welcome = await staff_socket(supervisor)
+        load = await next_of(sup, "load")
+        await sup.send_json_to({"type": "watch", "conversation": conversation, "last_seq": 0})
+        watching = await next_of(sup, "watching")
+        replay = await next_of(sup, "message")
+        # Read-only: a watcher cannot write to the child.
+        await sup.send_json_to(
+            {"type": "send", "conversation": conversation, "id": "x1", "text": "こんにちは"}
+        )
+        read_only = await next_of(sup, "error")
+        await sup.send_json_to(
+            {"type": "whisper", "conversation": conversation, "id": "w1", "text": "共感を先に"}
+        )
+        await next_of(sup, "ack")
+        whisper = await next_of(staff, "message")
+        other, _ = await staff_socket(elsewhere)
+        await other.send_json_to({"type": "watch", "conversation": conversation, "last_seq": 0})
+        not_theirs = await next_of(other, "error")
+        await sup.send_json_to({"type": "takeover", "conversation": conversation})
+        assigned = await next_of(sup, "assigned")
+        released = await next_of(staff, "released")
+        await sup.send_json_to(
+            {"type": "send", "conversation": conversation, "id": "s1", "text": "かわりました"}
+        )
+        await next_of(sup, "ack")
+        at_child = of_type(await frames_for(child, 0.5), "message")
+        await staff.send_json_to(
+            {"type": "send", "conversation": conversation, "id": "old", "text": "まだ?"}
+        )
+        old_listener = await next_of(staff, "error")
+        for socket in (child, staff, sup, other):
+            await socket.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert r["load"]["listeners"][0]["active"] == 1
+    assert [a["conversation"] for a in r["load"]["active"]] == [conversation]
+    assert r["watching"]["conversation"]["id"] == conversation
+    assert r["replay"]["text"] == "きいてほしい"
+    assert r["read_only"]["code"] == "not_yours"
+    assert r["whisper"]["from"] == "whisper" and r["whisper"]["text"] == "共感を先に"
+    assert r["not_theirs"]["code"] == "not_found"
+    assert r["assigned"]["conversation"]["id"] == conversation
+    assert r["released"]["reason"] == "takeover"
+    assert [m["text"] for m in r["at_child"]] == ["かわりました"]  # never the whisper
+    assert r["old_listener"]["code"] == "not_yours"
+    assert Conversation.objects.get(pk=conversation).listener == supervisor_user
+    assert AuditEntry.objects.filter(action="chat.watched").count() == 1
+    assert AuditEntry.objects.filter(action="chat.taken_over").count() == 1
+    assert Message.objects.filter(conversation_id=conversation, sender="whisper").count() == 1
+
+
+def test_a_listener_transfers_a_chat_to_a_colleague_who_then_has_it(
+    start_chat: Callable[..., tuple[int, str]],
+    make_staff: Callable[..., User],
+    sign_in: Callable[..., Client],
+) -> None:
+    conversation, token = start_chat()
+    one = make_staff(Role.LISTENER, "tsu")
+    two = make_staff(Role.LISTENER, "tsu")
+    first, second = sign_in(one), sign_in(two)
+
+    async def scenario() -> dict[str, Any]:
+        child, _ = await child_socket(conversation, token)
+        a, _ = await staff_socket(first)
+        b, _ = await staff_socket(second)
+        await a.send_json_to({"type": "take_next"})
+        await next_of(a, "assigned")
+        await child.send_json_to({"type": "message", "id": "c1", "text": "はじめまして"})
+        await next_of(a, "message")
+        await a.send_json_to({"type": "transfer", "conversation": conversation, "to": two.pk})
+        released = await next_of(a, "released")
+        assigned = await next_of(b, "assigned")
+        history = await next_of(b, "message")
+        await b.send_json_to(
+            {"type": "send", "conversation": conversation, "id": "b1", "text": "よろしくね"}
+        )
+        at_child = await next_of(child, "message")
+        for socket in (child, a, b):
+            await socket.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert r["released"]["reason"] == "transfer"
+    assert r["assigned"]["conversation"]["id"] == conversation
+    assert r["history"]["text"] == "はじめまして"  # the new listener reads what came before
+    assert r["at_child"]["text"] == "よろしくね"
+    assert Conversation.objects.get(pk=conversation).listener == two
+
+
+def test_a_high_risk_message_alerts_the_supervisors_signed_in(
+    start_chat: Callable[..., tuple[int, str]],
+    make_staff: Callable[..., User],
+    sign_in: Callable[..., Client],
+) -> None:
+    conversation, token = start_chat()
+    listener = sign_in(make_staff(Role.LISTENER, "tsu"))
+    supervisor = sign_in(make_staff(Role.SUPERVISOR, "tsu"))
+
+    async def scenario() -> dict[str, Any]:
+        alerts = WebsocketCommunicator(
+            application, "/ws/staff/alerts/", headers=cookie_headers(supervisor)
+        )
+        assert (await alerts.connect())[0]
+        sup, _ = await staff_socket(supervisor)
+        child, _ = await child_socket(conversation, token)
+        staff, _ = await staff_socket(listener)
+        await staff.send_json_to({"type": "take_next"})
+        await next_of(staff, "assigned")
+        await child.send_json_to({"type": "message", "id": "c1", "text": "しにたくなる"})
+        banner = await alerts.receive_json_from(timeout=5)
+        alert = await next_of(sup, "alert")
+        seen = await next_of(staff, "message")
+        await child.send_json_to({"type": "message", "id": "c2", "text": "死ぬほど眠い"})
+        calm = await next_of(staff, "message")
+        for socket in (alerts, sup, child, staff):
+            await socket.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert r["banner"]["event"] == "chat.risk" and r["banner"]["conversation"] == conversation
+    assert r["alert"]["conversation"] == conversation and r["alert"]["risk"] in ("high", "urgent")
+    assert r["seen"]["risk"] in ("high", "urgent")
+    assert r["calm"]["risk"] == "none"
+    assert Conversation.objects.get(pk=conversation).risk_rank >= 2
+
+
+def test_the_queue_is_pushed_to_the_console_with_pre_chat_answers_and_risk(
+    start_chat: Callable[..., tuple[int, str]],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    listener = sign_in(personas["listener_tsu"])
+
+    async def scenario() -> list[dict[str, Any]]:
+        staff, welcome = await staff_socket(listener)
+        assert welcome["queue"] == []
+        from asgiref.sync import sync_to_async
+
+        await sync_to_async(start_chat)(age_band="upper_elementary", topics=["bullying"])
+        frames = await frames_until(staff, lambda f: f["type"] == "queue" and bool(f["items"]))
+        await staff.disconnect()
+        return frames
+
+    queue = run_async(scenario)[-1]["items"]
+    assert len(queue) == 1
+    assert queue[0]["age_band"] == "upper_elementary" and queue[0]["topics"] == ["bullying"]
+    assert queue[0]["risk"] == "none" and queue[0]["waiting_since"]
