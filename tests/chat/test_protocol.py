@@ -248,7 +248,9 @@ def test_resume_after_reconnect_gives_every_message_once_in_order(
 
     r = run_async(scenario)
     assert r["seen_by_child"] == [1, 2, 3]
-    assert r["welcome"]["status"] == "active" and r["welcome"]["last_seq"] == 7
+    # The welcome names the newest message the child may see (6): the replay is complete
+    # when it is shown, and the note (7) is not the child's to wait for.
+    assert r["welcome"]["status"] == "active" and r["welcome"]["last_seq"] == 6
     assert [f["seq"] for f in r["replay"]] == [4, 5, 6]
     assert [f["text"] for f in r["replay"]] == ["返事3", "返事4", "返事5"]
     assert r["quiet"]  # the note (seq 7) is never sent to the child
@@ -376,3 +378,30 @@ def test_a_waiting_child_who_stays_away_leaves_the_queue(
     result = run_async(scenario)
     assert result.ended == {gone: "left"}
     assert Conversation.objects.get(pk=staying).status == Status.WAITING
+
+
+def test_a_hello_that_arrived_in_time_is_answered_however_slow_the_server(
+    start_chat: Callable[..., tuple[int, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a restart the server may take longer than the hello time limit to look a
+    returning child's chat up: the child is still let back in (not turned away)."""
+    import time
+
+    from uketome.chat import consumers, selectors
+
+    conversation = start_chat()
+    monkeypatch.setattr(consumers, "HELLO_TIMEOUT", 0.2)
+    slow_lookup = selectors.conversation_for_child
+
+    def busy_server(*args: Any) -> Any:
+        time.sleep(0.6)
+        return slow_lookup(*args)
+
+    monkeypatch.setattr(selectors, "conversation_for_child", busy_server)
+
+    async def scenario() -> dict[str, Any]:
+        socket, welcome = await child_socket(*conversation)
+        await socket.disconnect()
+        return welcome
+
+    assert run_async(scenario)["status"] == "waiting"

@@ -220,6 +220,7 @@ def _child_welcome_data(conversation: Conversation) -> dict[str, Any]:
         position = _position(conversation)
         estimate = selectors.estimate_minutes(conversation.line_id, position, timezone.now())
     return {
+        "last_seq": selectors.newest_seq_for_child(conversation.pk),
         "position": position,
         "estimate_minutes": estimate,
         "limits": {
@@ -273,6 +274,11 @@ class ChildChatConsumer(OrderedSocket):
             await self.send_json({"type": "pong"})
             return
         if kind == "hello":
+            # The hello has arrived in time, however long the database takes to answer it
+            # (a server busy after a restart must not turn reconnecting children away).
+            timer = getattr(self, "hello_timer", None)
+            if timer is not None:
+                timer.cancel()
             await self.hello(frame)
             return
         if self.conversation_id is None:
@@ -331,7 +337,6 @@ class ChildChatConsumer(OrderedSocket):
                     "type": "welcome",
                     "conversation": conversation.pk,
                     "status": conversation.status,
-                    "last_seq": conversation.last_seq,
                     **data,
                 }
             )

@@ -29,6 +29,17 @@ def conversation_for_child(conversation_id: Any, token: Any) -> Conversation | N
     return found
 
 
+def newest_seq_for_child(conversation_id: int) -> int:
+    """The newest sequence number the child may see (notes and whispers skipped)."""
+    newest = (
+        Message.objects.filter(conversation_id=conversation_id, sender__in=CHILD_VISIBLE)
+        .order_by("-seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
+    return newest or 0
+
+
 def items_between(
     conversation_id: int, after: int, upto: int | None = None, *, child: bool
 ) -> list[dict[str, Any]]:

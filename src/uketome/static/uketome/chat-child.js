@@ -11,6 +11,8 @@ const state = {
   token: null,
   lastSeq: 0,
   outbox: new Map(), // client id -> text, in the order typed
+  replayTo: null, // after a welcome: the seq the replay reaches, then null
+  replayTimer: 0,
   socket: null,
   ended: false,
   retry: 0,
@@ -141,8 +143,12 @@ function handle(frame) {
       setConnection(state.lastSeq ? words.back : "");
       if (state.lastSeq) setTimeout(() => setConnection(""), 2000);
       setStatus(frame.status, frame);
-      // After the replay (it follows the welcome), send what is still in the outbox.
-      setTimeout(flushOutbox, 0);
+      // After the replay (it follows the welcome), send what is still in the outbox: when
+      // the newest message the server has is shown (or after 3 s, whatever happens).
+      state.replayTo = frame.last_seq || 0;
+      clearTimeout(state.replayTimer);
+      state.replayTimer = setTimeout(replayDone, 3000);
+      if (state.lastSeq >= state.replayTo) replayDone();
       break;
     case "queue":
       showQueue(frame.position, frame.estimate_minutes);
@@ -229,9 +235,16 @@ function scrollDown() {
   log.lastElementChild?.scrollIntoView({ block: "end" });
 }
 
+function replayDone() {
+  clearTimeout(state.replayTimer);
+  state.replayTo = null;
+  flushOutbox();
+}
+
 function addMessage(frame) {
   if (frame.seq <= state.lastSeq) return; // already shown
   state.lastSeq = frame.seq;
+  if (state.replayTo !== null && state.lastSeq >= state.replayTo) setTimeout(replayDone, 0);
   const pending = frame.id ? $("log").querySelector(`li[data-id="${CSS.escape(frame.id)}"]`) : null;
   if (pending) {
     pending.classList.remove("pending");
