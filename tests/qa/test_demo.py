@@ -6,6 +6,7 @@ from typing import Any
 
 from django.test import Client
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from uketome.helpline.models import Line
 from uketome.qa import pii, services
@@ -30,7 +31,7 @@ def test_demo_publishes_its_items_the_real_way_once(db: Any) -> None:
 
 
 def test_corner_name_is_the_lines_name_not_fixed(db: Any) -> None:
-    assert services.corner_name() == "Ask us"  # no Q&A line: a generic name
+    assert services.corner_name() == _("Ask us")  # no Q&A line: a generic name
     Line.objects.create(
         name="ほっとQ&A", slug="hot-qa", channels=["qa"], identity_policy="anonymous"
     )

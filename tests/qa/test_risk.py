@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from tests.conftest import run_async
 from uketome.asgi import application
@@ -115,7 +116,9 @@ def test_risky_question_is_never_published_as_it_stands(
     services.qa_risk_review(actor=staff["supervisor_suzuka"], question=question, note="対応済み")
     with pytest.raises(services.QaError) as problem:
         services.qa_approve(actor=staff["supervisor_suzuka"], question=question)
-    assert "risk" in str(problem.value)
+    assert _("The rewrite still shows high risk: it cannot be published as it stands.") in str(
+        problem.value
+    )
     assert not PublishedAnswer.objects.exists()
 
 

@@ -104,7 +104,8 @@ function connect(path) {
     state.socket = null;
     if (state.ended) return;
     setConnection(words.offline);
-    const delay = Math.min(5000, 300 * 2 ** state.retry);
+    // Jittered, so that after a server restart every page does not come back at once.
+    const delay = Math.min(5000, 300 * 2 ** state.retry) * (0.5 + Math.random());
     state.retry += 1;
     setTimeout(() => connect(), delay);
   });

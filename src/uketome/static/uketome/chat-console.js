@@ -36,7 +36,8 @@ function connect() {
     if (state.socket !== socket) return;
     state.socket = null;
     setStatus(words.offline);
-    const delay = Math.min(5000, 300 * 2 ** state.retry);
+    // Jittered, so that after a server restart every page does not come back at once.
+    const delay = Math.min(5000, 300 * 2 ** state.retry) * (0.5 + Math.random());
     state.retry += 1;
     setTimeout(connect, delay);
   });
