@@ -50,3 +50,14 @@ def page(browser: Any) -> Iterator[Any]:
     opened.set_default_timeout(10_000)
     yield opened
     context.close()
+
+
+def serious_problems(page: Any, where: str = "") -> list[tuple[str, str, str]]:
+    """What axe-core finds on the page as it is now, of serious or critical impact."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    return [
+        (where or page.url, v["id"], v["help"])
+        for v in Axe().run(page).response["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]

@@ -15,6 +15,7 @@ import pytest
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from tests.browser.conftest import serious_problems
 from tests.conftest import PASSWORD
 from uketome.accounts.models import User
 from uketome.chat.models import Message
@@ -181,7 +182,6 @@ def test_a_child_and_a_listener_chat_through_a_network_drop(
 def test_the_chat_page_fits_320_px_reads_larger_and_passes_axe(
     browser: Any, asgi_server: str
 ) -> None:
-    from axe_playwright_python.sync_playwright import Axe
 
     _chat_line()
     context = browser.new_context(
@@ -192,11 +192,7 @@ def test_the_chat_page_fits_320_px_reads_larger_and_passes_axe(
     page.route("https://www.google.co.jp/**", lambda route: route.fulfill(body="neutral"))
     try:
         page.goto(asgi_server + "/chat/")
-        problems = []
-        for violation in Axe().run(page).response["violations"]:
-            if violation["impact"] in {"serious", "critical"}:
-                problems.append(violation["id"])
-        assert problems == []
+        assert serious_problems(page, "before starting") == []
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
         size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
         page.locator("#larger-text").click()
@@ -205,12 +201,7 @@ def test_the_chat_page_fits_320_px_reads_larger_and_passes_axe(
         page.locator("#prechat button[type=submit]").click()
         page.locator("#queue-position").filter(has_text="1").wait_for()
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
-        waiting = [
-            v["id"]
-            for v in Axe().run(page).response["violations"]
-            if v["impact"] in {"serious", "critical"}
-        ]
-        assert waiting == []
+        assert serious_problems(page, "waiting") == []
         page.keyboard.press("Escape")  # quick exit, also in the middle of a chat
         page.wait_for_url("https://www.google.co.jp/**")
     finally:

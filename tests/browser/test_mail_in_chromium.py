@@ -8,10 +8,10 @@ import base64
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from tests.browser.conftest import serious_problems
 from tests.conftest import PASSWORD
 from uketome.accounts.models import User
 from uketome.accounts.roles import Role
@@ -161,30 +161,21 @@ def test_axe_finds_no_serious_problem_on_the_letter_pages(
 ) -> None:
     context = browser.new_context(locale="ja-JP", bypass_csp=True)
     page = context.new_page()
-    axe = Axe()
     problems = []
     page.goto(live_server.url + "/mail/")
-    problems += _serious(axe.run(page), "write")
+    problems += serious_problems(page, "write")
     page.locator("#id_body").fill("テストの手紙")
     page.locator(".mail-send button").click()
     page.locator("#letter-number").wait_for()
-    problems += _serious(axe.run(page), "sent")
+    problems += serious_problems(page, "sent")
     number = page.locator("#letter-number").inner_text()
     secret = page.locator("#letter-secret").inner_text()
     page.goto(live_server.url + "/mail/read/")
-    problems += _serious(axe.run(page), "read")
+    problems += serious_problems(page, "read")
     page.locator("#id_number").fill(number)
     page.locator("#id_secret").fill(secret)
     page.locator(".mail-send button").click()
     page.locator(".mail-thread").wait_for()
-    problems += _serious(axe.run(page), "thread")
+    problems += serious_problems(page, "thread")
     context.close()
     assert problems == []
-
-
-def _serious(results: Any, where: str) -> list[tuple[str, str, str]]:
-    return [
-        (where, v["id"], v["help"])
-        for v in results.response["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
+from tests.browser.conftest import serious_problems
 from uketome.helpline.demo import load_lines
 from uketome.qa.demo import load_qa
 from uketome.qa.models import PublishedAnswer, Question
@@ -67,13 +67,9 @@ def test_axe_finds_no_serious_or_critical_problem(
 ) -> None:
     context = browser.new_context(locale="ja-JP", bypass_csp=True)
     page = context.new_page()
-    axe = Axe()
     problems = []
     for path in qa_paths:
         page.goto(live_server.url + path)
-        results = axe.run(page)
-        for violation in results.response["violations"]:
-            if violation["impact"] in {"serious", "critical"}:
-                problems.append((path, violation["id"], violation["help"]))
+        problems += serious_problems(page, path)
     context.close()
     assert problems == []

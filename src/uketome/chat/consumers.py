@@ -25,7 +25,6 @@ from django_otp.models import Device
 from uketome.chat import selectors, services
 from uketome.chat.hub import SUPERVISORS_GROUP, conversation_group, db, hub, staff_group
 from uketome.chat.models import CHILD_VISIBLE, Conversation, EndReason, Sender, Status
-from uketome.core.audit import audit_record
 from uketome.core.permissions import (
     forget_scope,
     scope_of,
@@ -138,7 +137,9 @@ class OrderedSocket(AsyncWebsocketConsumer):
         await hub.join(group, self)
         self.groups_followed.add(group)
         async with self.lock:
-            conversation, items = await db(_follow_state)(conversation_id, after, self.is_child)
+            conversation, items = await db(selectors.follow_state)(
+                conversation_id, after, self.is_child
+            )
             if header is not None:
                 await header(conversation)
             for item in items:
@@ -188,36 +189,13 @@ class OrderedSocket(AsyncWebsocketConsumer):
             await hub.leave(group, self)
 
 
-def _follow_state(
-    conversation_id: int, after: int, child: bool
-) -> tuple[Conversation, list[dict[str, Any]]]:
-    conversation = Conversation.objects.select_related("line", "listener").get(pk=conversation_id)
-    items = selectors.items_between(conversation_id, after, conversation.last_seq, child=child)
-    return conversation, items
-
-
-def _position(conversation: Conversation) -> int:
-    from django.db.models import Q
-
-    ahead = Conversation.objects.filter(line_id=conversation.line_id, status=Status.WAITING).filter(
-        Q(risk_rank__gt=conversation.risk_rank)
-        | Q(risk_rank=conversation.risk_rank, started_at__lt=conversation.started_at)
-        | Q(
-            risk_rank=conversation.risk_rank,
-            started_at=conversation.started_at,
-            pk__lt=conversation.pk,
-        )
-    )
-    return ahead.count() + 1
-
-
 def _child_welcome_data(conversation: Conversation) -> dict[str, Any]:
     from django.utils import timezone
 
     rules = services.settings_for(conversation.line_id)
     position = estimate = None
     if conversation.status == Status.WAITING:
-        position = _position(conversation)
+        position = selectors.queue_position(conversation)
         estimate = selectors.estimate_minutes(conversation.line_id, position, timezone.now())
     return {
         "last_seq": selectors.newest_seq_for_child(conversation.pk),
@@ -566,7 +544,7 @@ class StaffChatConsumer(OrderedSocket):
             )
 
         if conversation_id in self.delivered:  # already watching: keep the stream
-            conversation = await db(_load_conversation)(conversation_id)
+            conversation = await db(selectors.conversation_by_id)(conversation_id)
             await header(conversation)
             return
         await self.follow(conversation_id, 0, header)
@@ -627,7 +605,7 @@ class StaffChatConsumer(OrderedSocket):
 
     async def do_watch(self, frame: dict[str, Any]) -> None:
         conversation_id = frame.get("conversation")
-        found = await db(_watch)(self.user, conversation_id)
+        found = await db(selectors.conversation_to_watch)(self.user, conversation_id)
         if found is None:
             raise services.ChatError("not_found", _messages()["not_found"])
         self.watching.add(found.pk)
@@ -653,7 +631,9 @@ class StaffChatConsumer(OrderedSocket):
 
     async def do_takeover(self, frame: dict[str, Any]) -> None:
         conversation_id = frame.get("conversation")
-        found = await db(_for_rule)(self.user, conversation_id, take_over_chat)
+        found = await db(selectors.live_conversation_for)(
+            self.user, conversation_id, take_over_chat
+        )
         if found is None:
             raise services.ChatError("not_found", _messages()["not_found"])
         await db(services.conversation_take_over)(actor=self.user, conversation=found)
@@ -661,7 +641,7 @@ class StaffChatConsumer(OrderedSocket):
 
     async def do_transfer(self, frame: dict[str, Any]) -> None:
         conversation_id = frame.get("conversation")
-        found = await db(_for_rule)(self.user, conversation_id, transfer_chat)
+        found = await db(selectors.live_conversation_for)(self.user, conversation_id, transfer_chat)
         if found is None:
             raise services.ChatError("not_found", _messages()["not_found"])
         target = await db(_user)(frame.get("to"))
@@ -670,7 +650,9 @@ class StaffChatConsumer(OrderedSocket):
     async def do_end(self, frame: dict[str, Any]) -> None:
         conversation_id = frame.get("conversation")
         if not (isinstance(conversation_id, int) and conversation_id in self.own):
-            found = await db(_for_rule)(self.user, conversation_id, take_over_chat)
+            found = await db(selectors.live_conversation_for)(
+                self.user, conversation_id, take_over_chat
+            )
             if found is None:
                 raise services.ChatError("not_found", _messages()["not_found"])
             conversation_id = found.pk
@@ -810,26 +792,6 @@ class StaffChatConsumer(OrderedSocket):
 def _max_limit() -> int:
     lines = services.chat_lines()
     return max((services.settings_for(line).max_per_listener for line in lines), default=2)
-
-
-def _load_conversation(conversation_id: int) -> Conversation:
-    return Conversation.objects.select_related("line", "listener").get(pk=conversation_id)
-
-
-def _watch(user: Any, conversation_id: Any) -> Conversation | None:
-    found = selectors.conversation_to_watch(user, conversation_id)
-    if found is not None:
-        audit_record(actor=user, action="chat.watched", target=found)
-    return found
-
-
-def _for_rule(user: Any, conversation_id: Any, rule: Any) -> Conversation | None:
-    if not isinstance(conversation_id, int):
-        return None
-    queryset = Conversation.objects.select_related("line", "listener").filter(
-        pk=conversation_id, status=Status.ACTIVE
-    )
-    return rule.filter(user, queryset).first()
 
 
 def _user(user_id: Any) -> Any:

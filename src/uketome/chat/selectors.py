@@ -7,14 +7,14 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from uketome.chat.models import CHILD_VISIBLE, RISK_CODES, Conversation, Message, Status
 from uketome.chat.services import _iso, _name, item_event, settings_for, token_hash
 from uketome.core.audit import audit_record
-from uketome.core.permissions import view_chat, watch_chat
+from uketome.core.permissions import Rule, view_chat, watch_chat
 
 ESTIMATE_WINDOW = timedelta(minutes=60)
 
@@ -83,14 +83,48 @@ def active_for_listener(user: Any) -> list[Conversation]:
     )
 
 
-def conversation_to_watch(user: Any, conversation_id: Any) -> Conversation | None:
-    """A live chat ``user`` may watch (supervise), or None."""
+def live_conversation_for(user: Any, conversation_id: Any, rule: Rule) -> Conversation | None:
+    """A live chat on which ``rule`` (watch, take over, transfer) lets ``user`` act, or None."""
     if not isinstance(conversation_id, int):
         return None
     queryset = Conversation.objects.select_related("line", "listener").filter(
         pk=conversation_id, status=Status.ACTIVE
     )
-    return watch_chat.filter(user, queryset).first()
+    return rule.filter(user, queryset).first()
+
+
+def conversation_to_watch(user: Any, conversation_id: Any) -> Conversation | None:
+    """A live chat ``user`` may watch (supervise), or None; watching is audited."""
+    found = live_conversation_for(user, conversation_id, watch_chat)
+    if found is not None:
+        audit_record(actor=user, action="chat.watched", target=found)
+    return found
+
+
+def conversation_by_id(conversation_id: int) -> Conversation:
+    return Conversation.objects.select_related("line", "listener").get(pk=conversation_id)
+
+
+def follow_state(
+    conversation_id: int, after: int, child: bool
+) -> tuple[Conversation, list[dict[str, Any]]]:
+    """The conversation now and the items after ``after`` that this side may see."""
+    conversation = conversation_by_id(conversation_id)
+    return conversation, items_between(conversation_id, after, conversation.last_seq, child=child)
+
+
+def queue_position(conversation: Conversation) -> int:
+    """1 for the next child to be answered on the line (risk first, then waiting time)."""
+    ahead = Conversation.objects.filter(line_id=conversation.line_id, status=Status.WAITING).filter(
+        Q(risk_rank__gt=conversation.risk_rank)
+        | Q(risk_rank=conversation.risk_rank, started_at__lt=conversation.started_at)
+        | Q(
+            risk_rank=conversation.risk_rank,
+            started_at=conversation.started_at,
+            pk__lt=conversation.pk,
+        )
+    )
+    return ahead.count() + 1
 
 
 def estimate_minutes(line_id: int, position: int, now: datetime) -> int | None:

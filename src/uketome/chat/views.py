@@ -26,6 +26,7 @@ from uketome.helpline import services as contact_services
 from uketome.helpline.forms import DATETIME_FORMAT, ContactForm
 from uketome.helpline.hours import Schedule, closes_at, next_opening, open_now
 from uketome.helpline.models import Channel, Contact, Line, TermKind
+from uketome.helpline.selectors import contacts_visible_to
 from uketome.helpline.taxonomy import current_version, terms
 from uketome.portal.guard import child_form
 from uketome.portal.selectors import line_statuses
@@ -261,7 +262,12 @@ def transcript(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = selectors.transcript_for_reading(
         request.user, pk, reason=request.GET.get("why", "")
     )
-    contact = Contact.objects.filter(source_kind="chat", source_id=conversation.pk).first()
+    # The contact record is linked only for those who may read it.
+    contact = (
+        contacts_visible_to(request.user)
+        .filter(source_kind="chat", source_id=conversation.pk)
+        .first()
+    )
     return render(
         request,
         "chat/transcript.html",

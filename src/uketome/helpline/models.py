@@ -242,7 +242,8 @@ class RepeatContact(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown")
 
 
-def _term(kind: str, verbose: Any, **extra: Any) -> models.ForeignKey[Any, Any]:
+def term_field(kind: str, verbose: Any, **extra: Any) -> models.ForeignKey[Any, Any]:
+    """An optional link to a taxonomy term of ``kind`` (used by every app that counts)."""
     return models.ForeignKey(
         TaxonomyTerm,
         verbose_name=verbose,
@@ -290,10 +291,10 @@ class Contact(TimeStampedModel):
     started_at = models.DateTimeField(_("started"))
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(_("duration (seconds)"), null=True, blank=True)
-    outcome = _term(TermKind.OUTCOME, _("outcome"))
-    age_band = _term(TermKind.AGE_BAND, _("age band"))
-    gender = _term(TermKind.GENDER, _("gender"))
-    grade = _term(TermKind.GRADE, _("grade"))
+    outcome = term_field(TermKind.OUTCOME, _("outcome"))
+    age_band = term_field(TermKind.AGE_BAND, _("age band"))
+    gender = term_field(TermKind.GENDER, _("gender"))
+    grade = term_field(TermKind.GRADE, _("grade"))
     repeat = models.CharField(
         _("repeat contact"),
         max_length=10,
@@ -314,10 +315,10 @@ class Contact(TimeStampedModel):
         blank=True,
         limit_choices_to={"kind": TermKind.FEELING},
     )
-    main_concern = _term(TermKind.MAIN_CONCERN, _("main concern"))
-    relationship = _term(TermKind.RELATIONSHIP, _("relationship"))
-    setting = _term(TermKind.SETTING, _("setting"))
-    risk_level = _term(TermKind.RISK_LEVEL, _("risk level"))
+    main_concern = term_field(TermKind.MAIN_CONCERN, _("main concern"))
+    relationship = term_field(TermKind.RELATIONSHIP, _("relationship"))
+    setting = term_field(TermKind.SETTING, _("setting"))
+    risk_level = term_field(TermKind.RISK_LEVEL, _("risk level"))
     risk_rank = models.PositiveSmallIntegerField(_("risk rank"), default=0)
     summary = EncryptedTextField(_("summary"), blank=True, null=True)
     notes = EncryptedTextField(_("notes"), blank=True, null=True)
@@ -395,7 +396,7 @@ class Escalation(TimeStampedModel):
         _("status"), max_length=10, choices=EscalationStatus.choices, default=EscalationStatus.OPEN
     )
     raised_at = models.DateTimeField(_("raised"))
-    action = _term(TermKind.ESCALATION_ACTION, _("action"))
+    action = term_field(TermKind.ESCALATION_ACTION, _("action"))
     to_whom = models.CharField(_("to whom"), max_length=200, blank=True)
     acted_at = models.DateTimeField(_("when acted"), null=True, blank=True)
     decided_by = models.ForeignKey(

@@ -9,7 +9,7 @@ Written only through ``mail.services``; read through ``mail.selectors``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -17,7 +17,14 @@ from django.utils.translation import gettext_lazy as _
 
 from uketome.core.fields import EncryptedTextField
 from uketome.core.models import TimeStampedModel
-from uketome.helpline.models import Contact, Line, TaxonomyTerm, TaxonomyVersion, TermKind
+from uketome.helpline.models import (
+    Contact,
+    Line,
+    TaxonomyTerm,
+    TaxonomyVersion,
+    TermKind,
+    term_field,
+)
 from uketome.network.models import Site
 
 
@@ -63,18 +70,6 @@ class ThreadStatus(models.TextChoices):
     CLOSED = "closed", _("Finished")
 
 
-def _term(kind: str, verbose: Any) -> models.ForeignKey[TaxonomyTerm | None, TaxonomyTerm | None]:
-    return models.ForeignKey(
-        TaxonomyTerm,
-        verbose_name=verbose,
-        on_delete=models.PROTECT,
-        related_name="+",
-        limit_choices_to={"kind": kind},
-        null=True,
-        blank=True,
-    )
-
-
 class LetterThread(TimeStampedModel):
     """One child's letters and the replies to them (手紙のやりとり), found by its number."""
 
@@ -89,8 +84,8 @@ class LetterThread(TimeStampedModel):
     taxonomy = models.ForeignKey(
         TaxonomyVersion, verbose_name=_("taxonomy version"), on_delete=models.PROTECT
     )
-    age_band = _term(TermKind.AGE_BAND, _("age band"))
-    gender = _term(TermKind.GENDER, _("gender"))
+    age_band = term_field(TermKind.AGE_BAND, _("age band"))
+    gender = term_field(TermKind.GENDER, _("gender"))
     topics = models.ManyToManyField(
         TaxonomyTerm,
         verbose_name=_("topics"),
@@ -98,7 +93,7 @@ class LetterThread(TimeStampedModel):
         blank=True,
         limit_choices_to={"kind": TermKind.TOPIC},
     )
-    risk_level = _term(TermKind.RISK_LEVEL, _("risk level"))
+    risk_level = term_field(TermKind.RISK_LEVEL, _("risk level"))
     risk_rank = models.PositiveSmallIntegerField(_("risk rank"), default=0)
     waiting_since = models.DateTimeField(_("waiting since"), null=True, blank=True)
     claimed_by = models.ForeignKey(
@@ -188,7 +183,7 @@ class Letter(TimeStampedModel):
     body = EncryptedTextField(_("letter"), null=True, blank=True)
     client_ref = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     # A child's letter: what the risk triage found.
-    risk_level = _term(TermKind.RISK_LEVEL, _("risk level"))
+    risk_level = term_field(TermKind.RISK_LEVEL, _("risk level"))
     risk_score = models.PositiveIntegerField(_("risk score"), default=0)
     risk_categories = models.JSONField(_("risk categories"), default=list, blank=True)
     # A reply: its way through approval.
