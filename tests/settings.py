@@ -27,6 +27,12 @@ else:
     os.environ.pop("UKETOME_DATABASE_URL", None)
 
 from uketome.settings import *  # noqa: E402, F403
-from uketome.settings import INSTALLED_APPS  # noqa: E402
+from uketome.settings import DATABASES, INSTALLED_APPS  # noqa: E402
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, as in production (WAL, a busy timeout), not Django's shared in-memory
+    # database: there, a second thread that writes while another does fails at once
+    # ("database table is locked"), and the chat writes on a thread of its own.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(_TEST_DATA, "test.sqlite3")}
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]

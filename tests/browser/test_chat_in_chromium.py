@@ -166,6 +166,11 @@ def test_a_child_and_a_listener_chat_through_a_network_drop(
         assert sorted(stored) == sorted(child_log)  # each stored once
         assert child.locator("#log b").count() == 0  # HTML shown as text
 
+        # A child in danger: the listener sees the message at once, flagged a moment later.
+        child_says("もう しにたい")
+        panel.locator(".log li.from-child.risky", has_text="しにたい").wait_for()
+        assert panel.locator(".log li.risky").count() == 1
+
         # The child ends the chat: the screen is cleared, nothing is kept on the device.
         child.locator("#end").click()
         child.locator("#ended").wait_for()

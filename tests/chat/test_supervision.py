@@ -4,11 +4,13 @@ risk alerts."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from django.utils import timezone
 
 from tests.chat.conftest import (
     child_socket,
@@ -23,6 +25,7 @@ from tests.conftest import run_async
 from uketome.accounts.models import User
 from uketome.accounts.roles import Role
 from uketome.asgi import application
+from uketome.chat import services
 from uketome.chat.models import Conversation, Message
 from uketome.core.models import AuditEntry
 
@@ -162,6 +165,7 @@ def test_a_high_risk_message_alerts_the_supervisors_signed_in(
         banner = await alerts.receive_json_from(timeout=5)
         alert = await next_of(sup, "alert")
         seen = await next_of(staff, "message")
+        flagged = await next_of(staff, "risk")
         await child.send_json_to({"type": "message", "id": "c2", "text": "死ぬほど眠い"})
         calm = await next_of(staff, "message")
         for socket in (alerts, sup, child, staff):
@@ -171,9 +175,42 @@ def test_a_high_risk_message_alerts_the_supervisors_signed_in(
     r = run_async(scenario)
     assert r["banner"]["event"] == "chat.risk" and r["banner"]["conversation"] == conversation
     assert r["alert"]["conversation"] == conversation and r["alert"]["risk"] in ("high", "urgent")
-    assert r["seen"]["risk"] in ("high", "urgent")
+    # The message reaches the listener at once; its level follows as soon as it is scored.
+    assert r["seen"]["text"] == "しにたくなる"
+    assert r["flagged"]["seq"] == r["seen"]["seq"] and r["flagged"]["risk"] in ("high", "urgent")
     assert r["calm"]["risk"] == "none"
     assert Conversation.objects.get(pk=conversation).risk_rank >= 2
+    stored = dict(
+        Message.objects.filter(conversation_id=conversation).values_list("seq", "risk_rank")
+    )
+    assert stored[r["seen"]["seq"]] >= 2
+    assert stored[r["calm"]["seq"]] == 0  # scored, and found calm
+
+
+def test_a_message_a_crash_left_unscored_is_scored_by_the_sweep(
+    start_chat: Callable[..., tuple[int, str]],
+) -> None:
+    conversation, _token = start_chat()
+    # Stored and delivered, but the process died before scoring it.
+    services.message_post(
+        conversation_id=conversation, sender="child", client_id="c1", text="しにたくなる"
+    )
+    message = Message.objects.get(conversation_id=conversation, client_id="c1")
+    assert message.risk_rank is None
+    assert services.sweep().assessed == 0  # just stored: the live path has its turn first
+
+    later = timezone.now() + services.ASSESS_GRACE + timedelta(seconds=1)
+    assert services.sweep(now=later).assessed == 1
+    message.refresh_from_db()
+    assert message.risk_rank is not None and message.risk_rank >= 2
+    assert Conversation.objects.get(pk=conversation).risk_rank >= 2
+    raised = AuditEntry.objects.filter(action="chat.risk_raised")
+    assert raised.count() == 1
+
+    # Scored once: another process (or the live path, late) changes nothing.
+    assert services.sweep(now=later).assessed == 0
+    assert services.message_assess(message) is None
+    assert raised.count() == 1
 
 
 def test_the_queue_is_pushed_to_the_console_with_pre_chat_answers_and_risk(

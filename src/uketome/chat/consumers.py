@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.urls import reverse
@@ -103,6 +104,15 @@ class OrderedSocket(AsyncWebsocketConsumer):
 
     is_child = False
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch without its ``close_old_connections`` before every frame:
+        that is a trip to the database thread and, with SQLite, a new connection for
+        every chat message. ``hub.db`` closes a connection that failed instead."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
+
     async def setup(self) -> None:
         self.conn_id = uuid.uuid4().hex
         self.delivered: dict[int, int] = {}
@@ -130,18 +140,29 @@ class OrderedSocket(AsyncWebsocketConsumer):
             return None
         return frame
 
-    async def follow(self, conversation_id: int, after: int, header: Any = None) -> Any:
-        """Join the conversation's group, then (under the lock) send ``header(conv)`` and
-        the replay after ``after``. Joining first means nothing falls between."""
+    async def follow(
+        self,
+        conversation_id: int,
+        after: int,
+        header: Any = None,
+        extra: Callable[[Conversation], Any] | None = None,
+    ) -> Any:
+        """Join the conversation's group, then (under the lock) send ``header(conv, data)``
+        and the replay after ``after``; ``data`` is ``extra(conv)``, read in the same trip
+        to the database. Joining first means nothing falls between."""
         group = conversation_group(conversation_id)
         await hub.join(group, self)
         self.groups_followed.add(group)
+        is_child = self.is_child
+
+        def read() -> tuple[Conversation, list[dict[str, Any]], Any]:
+            conversation, items = selectors.follow_state(conversation_id, after, is_child)
+            return conversation, items, extra(conversation) if extra is not None else None
+
         async with self.lock:
-            conversation, items = await db(selectors.follow_state)(
-                conversation_id, after, self.is_child
-            )
+            conversation, items, data = await db(read)()
             if header is not None:
-                await header(conversation)
+                await header(conversation, data)
             for item in items:
                 await self.send_item(item)
             self.delivered[conversation_id] = max(conversation.last_seq, 0)
@@ -187,6 +208,17 @@ class OrderedSocket(AsyncWebsocketConsumer):
     async def leave_all(self) -> None:
         for group in list(getattr(self, "groups_followed", ())):
             await hub.leave(group, self)
+
+
+def _child_opening(conversation_id: Any, token: Any) -> tuple[Conversation, Any] | None:
+    """A child's hello in one trip to the database: the conversation the token opens (None:
+    not found, whether or not it exists), the line's chat rules, the child marked present."""
+    found = selectors.conversation_for_child(conversation_id, token)
+    if found is None:
+        return None
+    if found.status != Status.ENDED:
+        services.child_present(conversation_id=found.pk, present=True)
+    return found, services.settings_for(found.line_id)
 
 
 def _child_welcome_data(conversation: Conversation) -> dict[str, Any]:
@@ -292,23 +324,20 @@ class ChildChatConsumer(OrderedSocket):
             await self.send_json(_error("bad_hello"))
             await self.close(code=4400)
             return
-        found = await db(selectors.conversation_for_child)(conversation_id, token)
-        if found is None:
+        opened = await db(_child_opening)(conversation_id, token)
+        if opened is None:
             await self.send_json(_error("not_found"))
             await self.close(code=4404)
             return
+        found, rules = opened
         last_seq = frame.get("last_seq")
         after = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
         self.conversation_id = found.pk
         self.line_id = found.line_id
-        rules = await db(services.settings_for)(found.line_id)
         self.flood = (rules.flood_messages, rules.flood_seconds)
-        if found.status != Status.ENDED:
-            await db(services.child_present)(conversation_id=found.pk, present=True)
 
-        async def header(conversation: Conversation) -> None:
+        async def header(conversation: Conversation, data: dict[str, Any]) -> None:
             self.status = conversation.status
-            data = await db(_child_welcome_data)(conversation)
             self.position = data["position"]
             await self.send_json(
                 {
@@ -319,7 +348,7 @@ class ChildChatConsumer(OrderedSocket):
                 }
             )
 
-        conversation = await self.follow(found.pk, after, header)
+        conversation = await self.follow(found.pk, after, header, _child_welcome_data)
         hub.children.add(self)
         if conversation.status == Status.ENDED:
             await self.send_end(conversation.end_reason)
@@ -360,6 +389,8 @@ class ChildChatConsumer(OrderedSocket):
             await self.send_json(_error(error.code, error.message, **extra))
             return
         await self.send_ack(posted)
+        if posted.created:  # delivered: now its risk (the staff get it a moment later)
+            await db(services.message_assess, later=True)(posted.message)
 
     async def send_item(self, item: dict[str, Any]) -> None:
         if item.get("origin") == self.conn_id and item["from"] == Sender.CHILD:
@@ -428,7 +459,7 @@ class ChildChatConsumer(OrderedSocket):
 # --- staff ---------------------------------------------------------------------------------
 
 
-@database_sync_to_async
+@db
 def _staff_identity(user: Any, session: Any) -> dict[str, Any] | None:
     """A signed-in, two-factor-verified user who may use the console, else None."""
     if user is None or not user.is_authenticated or not user.is_active:
@@ -506,7 +537,7 @@ class StaffChatConsumer(OrderedSocket):
     async def do_hello(self, frame: dict[str, Any]) -> None:
         seen = frame.get("last_seq") if isinstance(frame.get("last_seq"), dict) else {}
         mine = await db(selectors.active_for_listener)(self.user)
-        snapshot = await db(selectors.queue_snapshot)()
+        snapshot = await hub.queue_snapshot()
         limit = await db(_max_limit)()
         await self.send_json(
             {
@@ -538,7 +569,7 @@ class StaffChatConsumer(OrderedSocket):
             return
         self.own.add(conversation_id)
 
-        async def header(conversation: Conversation) -> None:
+        async def header(conversation: Conversation, _data: Any = None) -> None:
             await self.send_json(
                 {"type": "assigned", "conversation": selectors.summary(conversation)}
             )
@@ -612,7 +643,7 @@ class StaffChatConsumer(OrderedSocket):
         raw = frame.get("last_seq")
         after = raw if isinstance(raw, int) else 0
 
-        async def header(conversation: Conversation) -> None:
+        async def header(conversation: Conversation, _data: Any = None) -> None:
             await self.send_json(
                 {"type": "watching", "conversation": selectors.summary(conversation)}
             )
@@ -692,6 +723,17 @@ class StaffChatConsumer(OrderedSocket):
         conversation_id = int(event.get("conversation") or 0)
         if kind == "item":
             await self.deliver(event)
+        elif kind == "risk":
+            async with self.lock:  # after the message it is about
+                pass
+            await self.send_json(
+                {
+                    "type": "risk",
+                    "conversation": conversation_id,
+                    "seq": event["seq"],
+                    "risk": event["risk"],
+                }
+            )
         elif kind == "typing" and event.get("side") == "child":
             await self.send_json(
                 {"type": "typing", "conversation": conversation_id, "on": event["on"]}
@@ -759,9 +801,15 @@ class StaffChatConsumer(OrderedSocket):
     async def queue_update(self, snapshot: dict[str, Any]) -> None:
         if not getattr(self, "greeted", False):
             return
-        await self.send_json({"type": "queue", "items": snapshot["items"]})
+        # Encoded once per push for every console (and once per site scope for the load).
+        await self.send(
+            text_data=_encoded(
+                snapshot, "queue", lambda: {"type": "queue", "items": snapshot["items"]}
+            )
+        )
         if self.identity["can_supervise"]:
-            await self.send_json(self._load(snapshot))
+            scope = ("load", self.identity["all_sites"], tuple(sorted(self.identity["sites"])))
+            await self.send(text_data=_encoded(snapshot, scope, lambda: self._load(snapshot)))
 
     def _load(self, snapshot: dict[str, Any]) -> dict[str, Any]:
         sites = self.identity["sites"]
@@ -787,6 +835,14 @@ class StaffChatConsumer(OrderedSocket):
                 for a in active
             ],
         }
+
+
+def _encoded(snapshot: dict[str, Any], key: Any, frame: Callable[[], dict[str, Any]]) -> str:
+    """A frame made from a queue snapshot, JSON-encoded once for all the sockets it goes to."""
+    cache = snapshot.setdefault("encoded", {})
+    if key not in cache:
+        cache[key] = json.dumps(frame(), ensure_ascii=False)
+    return str(cache[key])
 
 
 def _max_limit() -> int:

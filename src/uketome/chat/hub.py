@@ -22,14 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
+import itertools
 import logging
+import queue
+import threading
 import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
 
-from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import connections, transaction
@@ -40,11 +44,60 @@ T = TypeVar("T")
 
 PROCESS_ID = uuid.uuid4().hex
 QUEUE_GROUP = "chat.queue"
+SNAPSHOT_SECONDS = 1.0
 SUPERVISORS_GROUP = "chat.supervisors"
 
 
-def db(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
-    """Run ``function`` in Django's database thread, keeping its connection.
+class DatabaseThread:
+    """The chat's database work, on ONE thread of its own per process, most urgent first.
+
+    A thread of its own and not asgiref's ``sync_to_async``: that costs a context switch
+    dance and a lock per call, and shares its thread with every other sync call of the
+    process (sessions, sign-ins). Calls marked ``later`` (scoring a message that is
+    already delivered, the sweep) wait while a message is being sent, so a child's
+    message never queues behind the assessment of another.
+    """
+
+    NOW, LATER = 0, 1
+
+    def __init__(self) -> None:
+        self.queue: queue.PriorityQueue[tuple[int, int, Callable[[], Any], Future[Any]]] = (
+            queue.PriorityQueue()
+        )
+        self.order = itertools.count()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def submit(self, priority: int, call: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(
+                    target=self._work, name="uketome-chat-db", daemon=True
+                )
+                self.thread.start()
+        self.queue.put((priority, next(self.order), call, future))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            _priority, _order, call, future = self.queue.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = call()
+            except BaseException as error:  # handed to the awaiting coroutine
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+
+database_thread = DatabaseThread()
+
+
+def db(function: Callable[..., T], *, later: bool = False) -> Callable[..., Awaitable[T]]:
+    """Run ``function`` in the chat's database thread, keeping its connection (``later``:
+    after every urgent call waiting).
 
     Channels' ``database_sync_to_async`` closes "old" connections around every call; with
     SQLite (CONN_MAX_AGE 0) that is a new connection and its PRAGMAs for every chat
@@ -59,7 +112,16 @@ def db(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
                 if conn.errors_occurred and not conn.is_usable():
                     conn.close()
 
-    return sync_to_async(run, thread_sensitive=True)
+    priority = DatabaseThread.LATER if later else DatabaseThread.NOW
+
+    async def call(*args: Any, **kwargs: Any) -> T:
+        context = contextvars.copy_context()
+        future = database_thread.submit(
+            priority, functools.partial(context.run, run, *args, **kwargs)
+        )
+        return await asyncio.wrap_future(future)
+
+    return call
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -88,6 +150,10 @@ class Hub:
         self.floods: dict[tuple[int, str], deque[float]] = {}
         self.queue_dirty = False
         self.queue_task: asyncio.Task[Any] | None = None
+        self.queue_version = 0  # counts queue changes heard in this process
+        self.snapshot: dict[str, Any] | None = None
+        self.snapshot_at = (-1, 0.0)  # (queue_version, monotonic time) it was read at
+        self.snapshot_reading: asyncio.Future[dict[str, Any]] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -127,7 +193,7 @@ class Hub:
         while True:
             await asyncio.sleep(interval)
             try:
-                await db(services.sweep)()
+                await db(services.sweep, later=True)()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -211,6 +277,7 @@ class Hub:
 
     # --- queue pushes (once per change for all local sockets) --------------------------
     def queue_changed(self) -> None:
+        self.queue_version += 1
         if self.queue_task is not None and not self.queue_task.done():
             self.queue_dirty = True
             return
@@ -218,19 +285,46 @@ class Hub:
         self.queue_task.add_done_callback(_log_failure)
 
     async def _push_queue(self) -> None:
-        from uketome.chat import selectors
 
         while True:
             self.queue_dirty = False
             await asyncio.sleep(0.05)  # gather a burst of changes into one push
             if self.children or self.staff:
-                snapshot = await db(selectors.queue_snapshot)()
+                snapshot = await self.read_snapshot()
                 for child in list(self.children):
                     await _safe(child.queue_update(snapshot))
                 for member in list(self.staff):
                     await _safe(member.queue_update(snapshot))
             if not self.queue_dirty:
                 return
+
+    async def queue_snapshot(self) -> dict[str, Any]:
+        """The queue as it is, read once for every socket that asks at the same moment (a
+        console's hello): after a restart hundreds of consoles say hello at once, and the
+        queue is one read, not hundreds. A snapshot is reused while no change has been
+        heard and for at most ``SNAPSHOT_SECONDS``."""
+        version, read_at = self.snapshot_at
+        fresh = time.monotonic() - read_at < SNAPSHOT_SECONDS
+        if self.snapshot is not None and version == self.queue_version and fresh:
+            return self.snapshot
+        return await self.read_snapshot()
+
+    async def read_snapshot(self) -> dict[str, Any]:
+        """Read the queue now (joining a read already on its way)."""
+        from uketome.chat import selectors
+
+        if self.snapshot_reading is None:
+            self.snapshot_reading = asyncio.ensure_future(self._read(selectors.queue_snapshot))
+        return await asyncio.shield(self.snapshot_reading)
+
+    async def _read(self, read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        at = (self.queue_version, time.monotonic())
+        try:
+            snapshot = await db(read)()
+        finally:
+            self.snapshot_reading = None
+        self.snapshot, self.snapshot_at = snapshot, at
+        return snapshot
 
     # --- floods ------------------------------------------------------------------------
     def allow(self, conversation_id: int, side: str, *, limit: int, window: int) -> bool:
@@ -249,7 +343,10 @@ class Hub:
 async def _safe(awaitable: Any) -> None:
     try:
         await awaitable
-    except Exception:
+    except Exception as error:
+        if type(error).__name__ in GONE:
+            logger.info("chat: a client left before a push reached it")
+            return
         logger.exception("chat: push failed")
 
 

@@ -182,7 +182,8 @@ class Message(models.Model):
         related_name="+",
     )
     text = EncryptedTextField(null=True, blank=True)
-    risk_rank = models.PositiveSmallIntegerField(default=0)
+    # NULL: a child's message not assessed yet (it is delivered first, scored right after).
+    risk_rank = models.PositiveSmallIntegerField(default=0, null=True)
     created_at = models.DateTimeField()
 
     objects: ClassVar[models.Manager[Message]]
@@ -197,6 +198,13 @@ class Message(models.Model):
                 fields=["conversation", "client_id"],
                 condition=models.Q(client_id__isnull=False),
                 name="chat_message_client_id",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(risk_rank__isnull=True),
+                name="chat_message_unassessed",
             ),
         ]
 

@@ -13,7 +13,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -29,6 +29,7 @@ from uketome.chat.hub import (
     staff_group,
 )
 from uketome.chat.models import (
+    RISK_CODES,
     RISK_RANKS,
     ChatSettings,
     Conversation,
@@ -45,10 +46,16 @@ from uketome.helpline.hours import Schedule, closes_at, open_now
 from uketome.helpline.models import Channel, Line
 from uketome.helpline.selectors import home_site
 
+if TYPE_CHECKING:
+    from uketome.triage import Assessment
+
 MAX_CHARS = 2000
 MAX_TOPICS = 5
 WAITING_GONE_SECONDS = 120
 CLOSING_WARNING = timedelta(minutes=5)
+#: How long a child's message may wait for its risk assessment before the sweep scores it
+#: (the live path scores it within milliseconds; this catches a process that died).
+ASSESS_GRACE = timedelta(seconds=10)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # C0/C1 controls except tab and line breaks; bidirectional overrides and isolates.
 BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -183,25 +190,18 @@ def item_event(message: Message, *, author: str = "", origin: str = "") -> dict[
         "author": author or None,
         "text": message.text or "",
         "at": _iso(message.created_at),
-        "risk": next((c for c, r in RISK_RANKS.items() if r == message.risk_rank), "none"),
+        "risk": RISK_CODES.get(message.risk_rank or 0, "none"),
         "origin": origin,
     }
 
 
-def _assess(text: str) -> tuple[int, Any]:
-    from uketome.triage import assess
-
-    assessment = assess(text)
-    return RISK_RANKS.get(assessment.level, 0), assessment
-
-
 def _advance(
     conversation_id: int, sender: str, author: Any, now: datetime
-) -> tuple[int, str, int | None, int] | None:
+) -> tuple[int, str] | None:
     """Take the conversation's next sequence number in ONE statement (UPDATE ... RETURNING,
     PostgreSQL and SQLite 3.35+): the row lock it takes orders concurrent writers, and a
     child's message also restarts the inactivity clock. None if the conversation is not
-    open to ``sender``. Returns (seq, status, site id, risk rank before this message)."""
+    open to ``sender``. Returns (seq, status)."""
     table = connection.ops.quote_name(Conversation._meta.db_table)
     statuses = _open_statuses(sender)
     sets = ["last_seq = last_seq + 1"]
@@ -216,12 +216,29 @@ def _advance(
         params.append(author.pk if author is not None else None)
     sql = (
         f"UPDATE {table} SET {', '.join(sets)} WHERE {where} "  # noqa: S608 (names are ours)
-        "RETURNING last_seq, status, site_id, risk_rank"
+        "RETURNING last_seq, status"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    return None if row is None else (int(row[0]), str(row[1]), row[2], int(row[3]))
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def _insert(message: Message) -> None:
+    """INSERT one message without the ORM's per-call compilation (a chat message is the
+    hottest write there is); every column is prepared by its own field, so the text is
+    encrypted exactly as ``save()`` would. The primary key is not read back: a message is
+    addressed by (conversation, seq)."""
+    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (names are the model's)
+        quote(Message._meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    values = [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
 
 
 def message_post(
@@ -241,13 +258,14 @@ def message_post(
     that takes the number and the INSERT). Who may post what is checked by the caller
     (the consumer); here only the conversation's state (and, for the listener's messages,
     that the author is its listener) is checked.
+
+    A child's message is stored "not yet assessed" (``risk_rank`` NULL) and delivered at
+    once; ``message_assess`` scores it right after (the consumer calls it once the message
+    is on its way; ``sweep`` catches any that a crash left unscored).
     """
     client_id = clean_client_id(client_id)
     text = clean_text(text)
     now = now or timezone.now()
-    risk_rank, assessment = (0, None)
-    if sender == Sender.CHILD:
-        risk_rank, assessment = _assess(text)
     try:
         with transaction.atomic():
             advanced = _advance(conversation_id, sender, author, now)
@@ -260,19 +278,18 @@ def message_post(
                 ).exists():
                     raise ChatError("not_yours", _("This chat is not yours."))
                 raise ChatError("ended", _("This chat has ended."))
-            seq, status, _site_id, old_rank = advanced
-            message = Message.objects.create(
+            seq, _status = advanced
+            message = Message(
                 conversation_id=conversation_id,
                 seq=seq,
                 client_id=client_id,
                 sender=sender,
                 author=author,
                 text=text,
-                risk_rank=risk_rank,
+                risk_rank=None if sender == Sender.CHILD else 0,
                 created_at=now,
             )
-            if sender == Sender.CHILD and risk_rank > old_rank:
-                _risk_raised(conversation_id, message, assessment, status)
+            _insert(message)
             event = item_event(message, author=_name(author), origin=origin)
             publish_on_commit(conversation_group(conversation_id), event)
     except IntegrityError:
@@ -293,17 +310,75 @@ def _open_statuses(sender: str) -> list[str]:
     return [Status.ACTIVE]
 
 
-def _risk_raised(conversation_id: int, message: Message, assessment: Any, status: str) -> None:
-    """A child's message above the conversation's risk so far: raise it (queue order) and,
-    at high or urgent, alert the supervisors."""
-    Conversation.objects.filter(pk=conversation_id, risk_rank__lt=message.risk_rank).update(
-        risk_rank=message.risk_rank
+def message_assess(message: Message) -> Assessment | None:
+    """Score a child's message against the risk lexicon, once (a conditional UPDATE: several
+    processes may try). A message above its conversation's risk raises it (queue order)
+    and, at high or urgent, alerts the supervisors; the staff following the conversation
+    get the message's level. None when it was assessed already."""
+    from uketome.triage import assess
+
+    assessment = assess(message.text or "")
+    rank = RISK_RANKS.get(assessment.level, 0)
+    if rank == 0:  # most messages: one statement, no transaction of its own
+        if not _set_risk(message, rank):
+            return None
+        return assessment
+    with transaction.atomic():
+        if not _set_risk(message, rank):
+            return None
+        publish_on_commit(
+            conversation_group(message.conversation_id),
+            {
+                "kind": "risk",
+                "conversation": message.conversation_id,
+                "seq": message.seq,
+                "risk": assessment.level,
+            },
+        )
+        raised = Conversation.objects.filter(pk=message.conversation_id, risk_rank__lt=rank).update(
+            risk_rank=rank
+        )
+        if raised:
+            _risk_raised(message, assessment)
+    return assessment
+
+
+def _set_risk(message: Message, rank: int) -> bool:
+    """Record ``message``'s level if nobody has yet (one plain UPDATE: this runs for every
+    child's message)."""
+    quote = connection.ops.quote_name
+    sql = (
+        f"UPDATE {quote(Message._meta.db_table)} SET risk_rank = %s "  # noqa: S608 (ours)
+        "WHERE conversation_id = %s AND seq = %s AND risk_rank IS NULL"
     )
-    if status == Status.WAITING:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [rank, message.conversation_id, message.seq])
+        updated = cursor.rowcount == 1
+    if updated:
+        message.risk_rank = rank
+    return updated
+
+
+def assess_pending(now: datetime | None = None) -> int:
+    """Score the children's messages a crash left unassessed (older than a few seconds, so
+    the live path has had its turn). Returns how many were scored here."""
+    now = now or timezone.now()
+    pending = Message.objects.filter(
+        risk_rank__isnull=True, created_at__lte=now - ASSESS_GRACE
+    ).order_by("conversation_id", "seq")[:500]
+    return sum(1 for message in pending if message_assess(message) is not None)
+
+
+def _risk_raised(message: Message, assessment: Any) -> None:
+    """A child's message raised its conversation's risk: the queue moves and, at high or
+    urgent, the supervisors are alerted."""
+    conversation = Conversation.objects.select_related("site", "line").get(
+        pk=message.conversation_id
+    )
+    if conversation.status == Status.WAITING:
         publish_on_commit(QUEUE_GROUP, {"kind": "queue"})
-    if assessment is None or not assessment.alert:
+    if not assessment.alert:
         return
-    conversation = Conversation.objects.select_related("site", "line").get(pk=conversation_id)
     payload = {
         "conversation": conversation.pk,
         "risk": assessment.level,
@@ -489,14 +564,15 @@ def conversation_end(
 class SweepResult:
     warned: list[int] = field(default_factory=list)
     ended: dict[int, str] = field(default_factory=dict)
+    assessed: int = 0
 
 
 def sweep(now: datetime | None = None) -> SweepResult:
     """The chat timers, run every few seconds in each process (safe on many: every change
-    is a conditional UPDATE): the inactivity warning and end, closing time, and waiting
-    children who left."""
+    is a conditional UPDATE): the inactivity warning and end, closing time, waiting
+    children who left, and children's messages left unassessed."""
     now = now or timezone.now()
-    result = SweepResult()
+    result = SweepResult(assessed=assess_pending(now))
     live = Conversation.objects.filter(status__in=[Status.WAITING, Status.ACTIVE])
     line_ids = set(live.values_list("line_id", flat=True))
     if not line_ids:

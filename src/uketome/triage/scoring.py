@@ -63,6 +63,7 @@ from typing import Any
 import jaconv
 
 from uketome.core.text import fold_kana, sudachi
+from uketome.triage.prefilter import LiteralIndex, branches, required_literals
 
 LEVELS: tuple[str, ...] = ("none", "watch", "high", "urgent")
 ALERT_LEVELS = frozenset({"high", "urgent"})
@@ -348,6 +349,16 @@ class Lexicon:
                 self._needles.append(compiled)
             else:
                 self._patterns.append(compiled)
+        # Each pattern's top-level alternatives, each skipped when its literals are absent.
+        self._branches: dict[tuple[int, int], re.Pattern[str]] = {
+            (number, part): branch
+            for number, entry in enumerate(self._patterns)
+            if entry.regex is not None
+            for part, branch in enumerate(branches(entry.regex))
+        }
+        self._index = LiteralIndex(
+            {key: required_literals(branch) for key, branch in self._branches.items()}
+        )
 
     def __len__(self) -> int:
         """How many entries compiled."""
@@ -370,11 +381,12 @@ class Lexicon:
             for entry in self._needles
             if any(needle in text for needle in entry.needles for text in texts)
         ]
-        hits.extend(
-            _Hit(entry=entry)
-            for entry in self._patterns
-            if entry.regex is not None and any(entry.regex.search(text) for text in texts)
-        )
+        matched = {
+            number
+            for number, part in sorted(self._index.candidates("\n".join(texts)))
+            if any(self._branches[number, part].search(text) for text in texts)
+        }
+        hits.extend(_Hit(entry=self._patterns[number]) for number in sorted(matched))
         return hits
 
     def assess(self, text: str) -> Assessment:

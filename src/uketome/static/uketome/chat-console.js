@@ -89,6 +89,9 @@ function handle(frame) {
     case "message":
       addMessage(frame);
       break;
+    case "risk":
+      flagRisk(frame);
+      break;
     case "ack":
       confirmSent(frame);
       break;
@@ -333,10 +336,18 @@ function addMessage(frame) {
   }
   const item = line(frame.from, frame.text, frame.author);
   if (frame.id) item.dataset.id = frame.id;
+  item.dataset.seq = String(frame.seq);
   if (frame.risk === "high" || frame.risk === "urgent") item.classList.add("risky");
   if (frame.from === "child") panel.querySelector(".typing").hidden = true;
   panel.querySelector(".log").append(item);
   item.scrollIntoView({ block: "end" });
+}
+
+// A child's message is delivered first and assessed a moment later.
+function flagRisk(frame) {
+  const panel = state.panels.get(String(frame.conversation));
+  const item = panel?.querySelector(`li[data-seq="${Number(frame.seq)}"]`);
+  if (item && (frame.risk === "high" || frame.risk === "urgent")) item.classList.add("risky");
 }
 
 function confirmSent(frame) {
