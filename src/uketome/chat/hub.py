@@ -79,6 +79,12 @@ class DatabaseThread:
         self.queue.put((priority, next(self.order), call, future))
         return future
 
+    def close_connections(self) -> None:
+        """Close the thread's database connections (at the end of a test run: PostgreSQL
+        will not drop a test database that a session still uses)."""
+        if self.thread is not None:
+            self.submit(self.NOW, connections.close_all).result(timeout=30)
+
     def _work(self) -> None:
         while True:
             _priority, _order, call, future = self.queue.get()

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import re
 import threading
 import time
@@ -172,20 +173,32 @@ class Token:
     skipped: bool
 
 
+#: A part of speech's first level by its id in the (one, per-process) dictionary.
+_POS_FIRST: dict[int, str] = {}
+
+
 def _tokens(text: str) -> list[Token]:
     found = []
     for morpheme in _tokenizer().tokenize(text):
-        pos = morpheme.part_of_speech()[0]
+        pos_id = morpheme.part_of_speech_id()
+        pos = _POS_FIRST.get(pos_id)
+        if pos is None:
+            pos = _POS_FIRST[pos_id] = morpheme.part_of_speech()[0]
         reading = morpheme.reading_form() or morpheme.surface()
-        found.append(
-            Token(
-                lemma=fold_kana(morpheme.normalized_form()).casefold(),
-                reading=jaconv.kata2hira(reading).casefold(),
-                particle=pos == _PARTICLE,
-                skipped=pos in _SKIPPED_POS,
-            )
-        )
+        found.append(_token(pos, morpheme.normalized_form(), reading))
     return found
+
+
+@functools.lru_cache(maxsize=16384)
+def _token(pos: str, normalized: str, reading: str) -> Token:
+    """One word as the matchers see it; words recur, so they are folded once (every
+    child's chat message is read)."""
+    return Token(
+        lemma=fold_kana(normalized).casefold(),
+        reading=jaconv.kata2hira(reading).casefold(),
+        particle=pos == _PARTICLE,
+        skipped=pos in _SKIPPED_POS,
+    )
 
 
 @dataclass(frozen=True, slots=True)
