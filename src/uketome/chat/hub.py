@@ -159,7 +159,7 @@ class Hub:
         self.queue_version = 0  # counts queue changes heard in this process
         self.snapshot: dict[str, Any] | None = None
         self.snapshot_at = (-1, 0.0)  # (queue_version, monotonic time) it was read at
-        self.snapshot_reading: asyncio.Future[dict[str, Any]] | None = None
+        self.snapshot_reading: asyncio.Future[tuple[dict[str, Any], int]] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -291,12 +291,14 @@ class Hub:
         self.queue_task.add_done_callback(_log_failure)
 
     async def _push_queue(self) -> None:
-
         while True:
             self.queue_dirty = False
             await asyncio.sleep(0.05)  # gather a burst of changes into one push
             if self.children or self.staff:
-                snapshot = await self.read_snapshot()
+                wanted = self.queue_version
+                snapshot, version = await self.read_snapshot()
+                while version < wanted:  # joined a read that began before the change
+                    snapshot, version = await self.read_snapshot()
                 for child in list(self.children):
                     await _safe(child.queue_update(snapshot))
                 for member in list(self.staff):
@@ -313,24 +315,26 @@ class Hub:
         fresh = time.monotonic() - read_at < SNAPSHOT_SECONDS
         if self.snapshot is not None and version == self.queue_version and fresh:
             return self.snapshot
-        return await self.read_snapshot()
+        snapshot, _version = await self.read_snapshot()
+        return snapshot
 
-    async def read_snapshot(self) -> dict[str, Any]:
-        """Read the queue now (joining a read already on its way)."""
+    async def read_snapshot(self) -> tuple[dict[str, Any], int]:
+        """Read the queue now, joining a read already on its way; with the count of queue
+        changes heard when that read began."""
         from uketome.chat import selectors
 
         if self.snapshot_reading is None:
             self.snapshot_reading = asyncio.ensure_future(self._read(selectors.queue_snapshot))
         return await asyncio.shield(self.snapshot_reading)
 
-    async def _read(self, read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    async def _read(self, read: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], int]:
         at = (self.queue_version, time.monotonic())
         try:
             snapshot = await db(read)()
         finally:
             self.snapshot_reading = None
         self.snapshot, self.snapshot_at = snapshot, at
-        return snapshot
+        return snapshot, at[0]
 
     # --- floods ------------------------------------------------------------------------
     def allow(self, conversation_id: int, side: str, *, limit: int, window: int) -> bool:
