@@ -39,15 +39,16 @@ def _check_ci_database(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _chat_database_thread(django_db_setup: Any) -> Any:
-    """The chat's database thread and asgiref's sync thread keep their connections;
+    """The chat's database threads and asgiref's sync thread keep their connections;
     close them before the test database is dropped."""
     yield
     from asgiref.sync import sync_to_async
     from django.db import connections
 
-    from uketome.chat.hub import database_thread
+    from uketome.chat.hub import background_thread, database_thread
 
     database_thread.close_connections()
+    background_thread.close_connections()
     run_async(lambda: sync_to_async(connections.close_all)())
 
 

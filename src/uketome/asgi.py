@@ -31,3 +31,9 @@ application = ProtocolTypeRouter(
 # stay short.
 gc.collect()
 gc.freeze()
+
+if os.environ.get("UKETOME_SERVER_PROCESS") == "1":  # set by `uketome serve`
+    from uketome.chat.hub import hub
+    from uketome.core import serving
+
+    serving.start(is_quiet=lambda: not hub.children)

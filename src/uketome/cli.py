@@ -49,6 +49,8 @@ def _serve(argv: Sequence[str]) -> int:
     from django.conf import settings
 
     print(f"uketome: serving http://{args.host}:{args.port}/", flush=True)
+    # The server processes (uvicorn's workers too) run the housekeeping of core.serving.
+    os.environ["UKETOME_SERVER_PROCESS"] = "1"
     uvicorn.run(
         "uketome.asgi:application",
         host=args.host,

@@ -3,11 +3,14 @@ risk alerts."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.utils import timezone
@@ -168,6 +171,7 @@ def test_a_high_risk_message_alerts_the_supervisors_signed_in(
         flagged = await next_of(staff, "risk")
         await child.send_json_to({"type": "message", "id": "c2", "text": "死ぬほど眠い"})
         calm = await next_of(staff, "message")
+        calm_recorded = await recorded_level(conversation, calm["seq"])
         for socket in (alerts, sup, child, staff):
             await socket.disconnect()
         return locals()
@@ -184,7 +188,60 @@ def test_a_high_risk_message_alerts_the_supervisors_signed_in(
         Message.objects.filter(conversation_id=conversation).values_list("seq", "risk_rank")
     )
     assert stored[r["seen"]["seq"]] >= 2
-    assert stored[r["calm"]["seq"]] == 0  # scored, and found calm
+    assert stored[r["calm"]["seq"]] == 0  # scored, and found calm (recorded with others)
+    assert r["calm_recorded"] < 2.0
+
+
+async def recorded_level(conversation: int, seq: int, timeout: float = 5) -> float:
+    """Seconds until the message's level is in the database."""
+    started = asyncio.get_running_loop().time()
+    read = sync_to_async(
+        lambda: Message.objects.get(conversation_id=conversation, seq=seq).risk_rank
+    )
+    while await read() is None:
+        waited = asyncio.get_running_loop().time() - started
+        assert waited < timeout, "the message's level was never recorded"
+        await asyncio.sleep(0.05)
+    return asyncio.get_running_loop().time() - started
+
+
+def test_a_message_is_delivered_while_the_background_work_is_stuck(
+    start_chat: Callable[..., tuple[int, str]],
+    make_staff: Callable[..., User],
+    sign_in: Callable[..., Client],
+) -> None:
+    """Scoring, the sweep and queue reads run on a thread of their own: however long they
+    take, a child's message reaches the listener; its level follows when they are done."""
+    from uketome.chat.hub import background_thread
+
+    conversation, token = start_chat()
+    listener = sign_in(make_staff(Role.LISTENER, "tsu"))
+    release = threading.Event()
+
+    async def scenario() -> dict[str, Any]:
+        child, _ = await child_socket(conversation, token)
+        staff, _ = await staff_socket(listener)
+        await staff.send_json_to({"type": "take_next"})
+        await next_of(staff, "assigned")
+        stuck = background_thread.submit(lambda: release.wait(30))
+        await child.send_json_to({"type": "message", "id": "c1", "text": "殴られてる"})
+        ack = await next_of(child, "ack")
+        seen = await next_of(staff, "message")
+        before_release = of_type(await frames_for(staff, 0.3), "risk")
+        release.set()
+        await asyncio.wrap_future(stuck)
+        flagged = await next_of(staff, "risk")
+        for socket in (child, staff):
+            await socket.disconnect()
+        return locals()
+
+    try:
+        r = run_async(scenario)
+    finally:
+        release.set()
+    assert r["ack"]["seq"] == r["seen"]["seq"] and r["seen"]["text"] == "殴られてる"
+    assert r["before_release"] == []  # not scored yet: the scoring waits its turn
+    assert r["flagged"]["seq"] == r["seen"]["seq"] and r["flagged"]["risk"] in ("high", "urgent")
 
 
 def test_a_message_a_crash_left_unscored_is_scored_by_the_sweep(
@@ -210,7 +267,30 @@ def test_a_message_a_crash_left_unscored_is_scored_by_the_sweep(
     # Scored once: another process (or the live path, late) changes nothing.
     assert services.sweep(now=later).assessed == 0
     assert services.message_assess(message) is None
+    assert services.messages_record_calm([(conversation, message.seq)]) == 0
+    message.refresh_from_db()
+    assert message.risk_rank >= 2
     assert raised.count() == 1
+
+
+def test_calm_messages_are_recorded_together_and_only_once(
+    start_chat: Callable[..., tuple[int, str]],
+) -> None:
+    conversation, _token = start_chat()
+    other, _token = start_chat()
+    for n, (where, text) in enumerate(
+        [(conversation, "こんばんは"), (other, "きょうはねむい"), (conversation, "またね")]
+    ):
+        services.message_post(conversation_id=where, sender="child", client_id=f"c{n}", text=text)
+    keys = [(conversation, 1), (other, 1), (conversation, 2)]
+    assert services.messages_record_calm([*keys, (conversation, 99)]) == 3
+    levels = Message.objects.filter(conversation_id__in=[conversation, other])
+    assert sorted(levels.values_list("conversation_id", "seq", "risk_rank")) == sorted(
+        (c, seq, 0) for c, seq in keys
+    )
+    assert services.messages_record_calm(keys) == 0  # recorded once
+    later = timezone.now() + services.ASSESS_GRACE + timedelta(seconds=1)
+    assert services.sweep(now=later).assessed == 0  # nothing left for the sweep
 
 
 def test_the_queue_is_pushed_to_the_console_with_pre_chat_answers_and_risk(

@@ -24,7 +24,14 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
 from uketome.chat import selectors, services
-from uketome.chat.hub import SUPERVISORS_GROUP, conversation_group, db, hub, staff_group
+from uketome.chat.hub import (
+    SUPERVISORS_GROUP,
+    Batch,
+    conversation_group,
+    db,
+    hub,
+    staff_group,
+)
 from uketome.chat.models import CHILD_VISIBLE, Conversation, EndReason, Sender, Status
 from uketome.core.permissions import (
     forget_scope,
@@ -38,6 +45,10 @@ from uketome.core.permissions import (
 
 MAX_FRAME_BYTES = 16384  # 2,000 characters even when JSON-escaped
 HELLO_TIMEOUT = 10.0
+
+#: Children's messages scored "none" (most), recorded together (the sweep scores again
+#: what a crash left pending).
+calm_messages: Batch[tuple[int, int]] = Batch(services.messages_record_calm)
 
 
 def same_origin(scope: dict[str, Any]) -> bool:
@@ -390,7 +401,12 @@ class ChildChatConsumer(OrderedSocket):
             return
         await self.send_ack(posted)
         if posted.created:  # delivered: now its risk (the staff get it a moment later)
-            await db(services.message_assess, later=True)(posted.message)
+            message = posted.message
+            assessment = await db(services.assess_text, later=True)(message.text or "")
+            if assessment.level == "none":  # most: recorded with others, every half second
+                calm_messages.add((message.conversation_id, message.seq))
+            else:
+                await db(services.message_assess)(message, assessment)
 
     async def send_item(self, item: dict[str, Any]) -> None:
         if item.get("origin") == self.conn_id and item["from"] == Sender.CHILD:

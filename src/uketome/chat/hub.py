@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import itertools
 import logging
 import queue
 import threading
@@ -32,7 +31,7 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
@@ -49,45 +48,40 @@ SUPERVISORS_GROUP = "chat.supervisors"
 
 
 class DatabaseThread:
-    """The chat's database work, on ONE thread of its own per process, most urgent first.
+    """A thread of its own for the chat's database work, calls taken in order.
 
-    A thread of its own and not asgiref's ``sync_to_async``: that costs a context switch
-    dance and a lock per call, and shares its thread with every other sync call of the
-    process (sessions, sign-ins). Calls marked ``later`` (scoring a message that is
-    already delivered, the sweep) wait while a message is being sent, so a child's
-    message never queues behind the assessment of another.
+    Not asgiref's ``sync_to_async``: that costs a context switch dance and a lock per
+    call, and shares its thread with every other sync call of the process (sessions,
+    sign-ins). Each process has two (``db``): one for what a person is waiting for (a
+    message being sent, a hello, a claim) and one for what can wait (scoring a message
+    already delivered, the sweep, queue reads), so a child's message never queues behind
+    the assessment of another or behind the sweep.
     """
 
-    NOW, LATER = 0, 1
-
-    def __init__(self) -> None:
-        self.queue: queue.PriorityQueue[tuple[int, int, Callable[[], Any], Future[Any]]] = (
-            queue.PriorityQueue()
-        )
-        self.order = itertools.count()
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.queue: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
 
-    def submit(self, priority: int, call: Callable[[], T]) -> Future[T]:
+    def submit(self, call: Callable[[], T]) -> Future[T]:
         future: Future[T] = Future()
         with self.lock:
             if self.thread is None:
-                self.thread = threading.Thread(
-                    target=self._work, name="uketome-chat-db", daemon=True
-                )
+                self.thread = threading.Thread(target=self._work, name=self.name, daemon=True)
                 self.thread.start()
-        self.queue.put((priority, next(self.order), call, future))
+        self.queue.put((call, future))
         return future
 
     def close_connections(self) -> None:
         """Close the thread's database connections (at the end of a test run: PostgreSQL
         will not drop a test database that a session still uses)."""
         if self.thread is not None:
-            self.submit(self.NOW, connections.close_all).result(timeout=30)
+            self.submit(connections.close_all).result(timeout=30)
 
     def _work(self) -> None:
         while True:
-            _priority, _order, call, future = self.queue.get()
+            call, future = self.queue.get()
             if not future.set_running_or_notify_cancel():
                 continue
             try:
@@ -98,12 +92,13 @@ class DatabaseThread:
                 future.set_result(result)
 
 
-database_thread = DatabaseThread()
+database_thread = DatabaseThread("uketome-chat-db")
+background_thread = DatabaseThread("uketome-chat-background")
 
 
 def db(function: Callable[..., T], *, later: bool = False) -> Callable[..., Awaitable[T]]:
     """Run ``function`` in the chat's database thread, keeping its connection (``later``:
-    after every urgent call waiting).
+    in the background thread, for work nobody is waiting for).
 
     Channels' ``database_sync_to_async`` closes "old" connections around every call; with
     SQLite (CONN_MAX_AGE 0) that is a new connection and its PRAGMAs for every chat
@@ -118,16 +113,40 @@ def db(function: Callable[..., T], *, later: bool = False) -> Callable[..., Awai
                 if conn.errors_occurred and not conn.is_usable():
                     conn.close()
 
-    priority = DatabaseThread.LATER if later else DatabaseThread.NOW
+    thread = background_thread if later else database_thread
 
     async def call(*args: Any, **kwargs: Any) -> T:
         context = contextvars.copy_context()
-        future = database_thread.submit(
-            priority, functools.partial(context.run, run, *args, **kwargs)
-        )
+        future = thread.submit(functools.partial(context.run, run, *args, **kwargs))
         return await asyncio.wrap_future(future)
 
     return call
+
+
+class Batch(Generic[T]):
+    """Items written together: ``write(items)`` runs on the chat's database thread with
+    what gathered during ``seconds`` after the first (one statement instead of one per
+    item, and none in the way of the messages in between). What is pending when the
+    process dies is lost: use it only for what something else repairs (the sweep)."""
+
+    def __init__(self, write: Callable[[list[T]], Any], seconds: float = 0.5) -> None:
+        self.write = write
+        self.seconds = seconds
+        self.items: list[T] = []
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, item: T) -> None:
+        self.items.append(item)
+        task = self.task
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            self.task = asyncio.ensure_future(self._flush())
+            self.task.add_done_callback(_log_failure)
+
+    async def _flush(self) -> None:
+        while self.items:
+            await asyncio.sleep(self.seconds)
+            items, self.items = self.items, []
+            await db(self.write)(items)
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -330,7 +349,7 @@ class Hub:
     async def _read(self, read: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], int]:
         at = (self.queue_version, time.monotonic())
         try:
-            snapshot = await db(read)()
+            snapshot = await db(read, later=True)()
         finally:
             self.snapshot_reading = None
         self.snapshot, self.snapshot_at = snapshot, at

@@ -11,6 +11,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -310,14 +311,15 @@ def _open_statuses(sender: str) -> list[str]:
     return [Status.ACTIVE]
 
 
-def message_assess(message: Message) -> Assessment | None:
-    """Score a child's message against the risk lexicon, once (a conditional UPDATE: several
-    processes may try). A message above its conversation's risk raises it (queue order)
-    and, at high or urgent, alerts the supervisors; the staff following the conversation
-    get the message's level. None when it was assessed already."""
-    from uketome.triage import assess
-
-    assessment = assess(message.text or "")
+def message_assess(message: Message, assessment: Assessment | None = None) -> Assessment | None:
+    """Score a child's message against the risk lexicon (unless ``assessment`` is given:
+    the chat's sockets score it on a thread of their own and record it here), once (a
+    conditional UPDATE: several processes may try). A message above its conversation's
+    risk raises it (queue order) and, at high or urgent, alerts the supervisors; the staff
+    following the conversation get the message's level. None when it was assessed
+    already."""
+    if assessment is None:
+        assessment = assess_text(message.text or "")
     rank = RISK_RANKS.get(assessment.level, 0)
     if rank == 0:  # most messages: one statement, no transaction of its own
         if not _set_risk(message, rank):
@@ -341,6 +343,31 @@ def message_assess(message: Message) -> Assessment | None:
         if raised:
             _risk_raised(message, assessment)
     return assessment
+
+
+def messages_record_calm(keys: Sequence[tuple[int, int]]) -> int:
+    """Record level "none" for the children's messages ``keys`` (conversation, seq) that
+    nobody has scored yet, in one UPDATE per few hundred (most messages are calm: the
+    chat's sockets gather them, see ``hub.Batch``). Returns how many it recorded."""
+    table = connection.ops.quote_name(Message._meta.db_table)
+    recorded = 0
+    for start in range(0, len(keys), 400):
+        chunk = keys[start : start + 400]
+        sql = (
+            f"UPDATE {table} SET risk_rank = 0 WHERE risk_rank IS NULL "  # noqa: S608 (ours)
+            "AND (conversation_id, seq) IN (VALUES " + ", ".join(["(%s, %s)"] * len(chunk)) + ")"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for key in chunk for value in key])
+            recorded += cursor.rowcount
+    return recorded
+
+
+def assess_text(text: str) -> Assessment:
+    """The lexicon's verdict on one text (no database)."""
+    from uketome.triage import assess
+
+    return assess(text)
 
 
 def _set_risk(message: Message, rank: int) -> bool:
