@@ -227,6 +227,10 @@ def test_a_message_is_delivered_while_the_background_work_is_stuck(
         await child.send_json_to({"type": "message", "id": "c1", "text": "殴られてる"})
         ack = await next_of(child, "ack")
         seen = await next_of(staff, "message")
+        # The child's next message does not wait for the first one's scoring either.
+        await child.send_json_to({"type": "message", "id": "c2", "text": "たすけて"})
+        second_ack = await next_of(child, "ack")
+        second = await next_of(staff, "message")
         before_release = of_type(await frames_for(staff, 0.3), "risk")
         release.set()
         await asyncio.wrap_future(stuck)
@@ -240,6 +244,7 @@ def test_a_message_is_delivered_while_the_background_work_is_stuck(
     finally:
         release.set()
     assert r["ack"]["seq"] == r["seen"]["seq"] and r["seen"]["text"] == "殴られてる"
+    assert r["second_ack"]["seq"] == r["second"]["seq"] == r["seen"]["seq"] + 1
     assert r["before_release"] == []  # not scored yet: the scoring waits its turn
     assert r["flagged"]["seq"] == r["seen"]["seq"] and r["flagged"]["risk"] in ("high", "urgent")
 

@@ -30,9 +30,10 @@ from uketome.chat.hub import (
     conversation_group,
     db,
     hub,
+    spawn,
     staff_group,
 )
-from uketome.chat.models import CHILD_VISIBLE, Conversation, EndReason, Sender, Status
+from uketome.chat.models import CHILD_VISIBLE, Conversation, EndReason, Message, Sender, Status
 from uketome.core.permissions import (
     forget_scope,
     scope_of,
@@ -49,6 +50,15 @@ HELLO_TIMEOUT = 10.0
 #: Children's messages scored "none" (most), recorded together (the sweep scores again
 #: what a crash left pending).
 calm_messages: Batch[tuple[int, int]] = Batch(services.messages_record_calm)
+
+
+async def assess(message: Message) -> None:
+    """Score a delivered child's message (the staff get its level a moment later)."""
+    assessment = await db(services.assess_text, later=True)(message.text or "")
+    if assessment.level == "none":  # most: recorded with others, every half second
+        calm_messages.add((message.conversation_id, message.seq))
+    else:
+        await db(services.message_assess)(message, assessment)
 
 
 def same_origin(scope: dict[str, Any]) -> bool:
@@ -400,13 +410,8 @@ class ChildChatConsumer(OrderedSocket):
             await self.send_json(_error(error.code, error.message, **extra))
             return
         await self.send_ack(posted)
-        if posted.created:  # delivered: now its risk (the staff get it a moment later)
-            message = posted.message
-            assessment = await db(services.assess_text, later=True)(message.text or "")
-            if assessment.level == "none":  # most: recorded with others, every half second
-                calm_messages.add((message.conversation_id, message.seq))
-            else:
-                await db(services.message_assess)(message, assessment)
+        if posted.created:  # delivered: now its risk, while the child's next frame is read
+            spawn(assess(posted.message))
 
     async def send_item(self, item: dict[str, Any]) -> None:
         if item.get("origin") == self.conn_id and item["from"] == Sender.CHILD:

@@ -133,14 +133,13 @@ class Batch(Generic[T]):
         self.write = write
         self.seconds = seconds
         self.items: list[T] = []
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Future[None] | None = None
 
     def add(self, item: T) -> None:
         self.items.append(item)
         task = self.task
         if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
-            self.task = asyncio.ensure_future(self._flush())
-            self.task.add_done_callback(_log_failure)
+            self.task = spawn(self._flush())
 
     async def _flush(self) -> None:
         while self.items:
@@ -174,7 +173,7 @@ class Hub:
         self.tasks: list[asyncio.Task[Any]] = []
         self.floods: dict[tuple[int, str], deque[float]] = {}
         self.queue_dirty = False
-        self.queue_task: asyncio.Task[Any] | None = None
+        self.queue_task: asyncio.Future[Any] | None = None
         self.queue_version = 0  # counts queue changes heard in this process
         self.snapshot: dict[str, Any] | None = None
         self.snapshot_at = (-1, 0.0)  # (queue_version, monotonic time) it was read at
@@ -256,8 +255,7 @@ class Hub:
                 "group": group,
                 "event": event,
             }
-            task = asyncio.ensure_future(self._layer_send(group, message))
-            task.add_done_callback(_log_failure)
+            spawn(self._layer_send(group, message))
 
     async def _layer_send(self, group: str, message: dict[str, Any]) -> None:
         await self.layer.group_send(group, message)
@@ -297,8 +295,7 @@ class Hub:
             self.queue_changed()
             return
         for member in list(self.members.get(group, ())):
-            task = asyncio.ensure_future(member.hub_event(group, event))
-            task.add_done_callback(_log_failure)
+            spawn(member.hub_event(group, event))
 
     # --- queue pushes (once per change for all local sockets) --------------------------
     def queue_changed(self) -> None:
@@ -306,8 +303,7 @@ class Hub:
         if self.queue_task is not None and not self.queue_task.done():
             self.queue_dirty = True
             return
-        self.queue_task = asyncio.ensure_future(self._push_queue())
-        self.queue_task.add_done_callback(_log_failure)
+        self.queue_task = spawn(self._push_queue())
 
     async def _push_queue(self) -> None:
         while True:
@@ -377,6 +373,13 @@ async def _safe(awaitable: Any) -> None:
             logger.info("chat: a client left before a push reached it")
             return
         logger.exception("chat: push failed")
+
+
+def spawn(awaitable: Awaitable[T]) -> asyncio.Future[T]:
+    """Run ``awaitable`` on its own in the running loop; a failure is logged."""
+    task = asyncio.ensure_future(awaitable)
+    task.add_done_callback(_log_failure)
+    return task
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:
