@@ -52,6 +52,18 @@ def _chat_database_thread(django_db_setup: Any) -> Any:
     run_async(lambda: sync_to_async(connections.close_all)())
 
 
+def process_env(data_dir: Any, **extra: str) -> dict[str, str]:
+    """The environment for an ``uketome`` child process: this one's without any
+    ``UKETOME_`` setting or settings module, in debug mode with its own data directory."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("UKETOME_") and k != "DJANGO_SETTINGS_MODULE"
+    }
+    env.update({"UKETOME_DEBUG": "true", "UKETOME_DATA_DIR": str(data_dir), **extra})
+    return env
+
+
 def port_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):

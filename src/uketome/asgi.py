@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uketome.settings")
@@ -26,13 +27,24 @@ application = ProtocolTypeRouter(
     }
 )
 
-# What is loaded by now (Django, the apps, their modules) lives as long as the process:
-# move it out of the collector's reach so full collections in the middle of a request
-# stay short.
+SERVER_PROCESS = os.environ.get("UKETOME_SERVER_PROCESS") == "1"  # set by `uketome serve`
+
+if SERVER_PROCESS:
+    from uketome import triage
+
+    # Before the first socket: the first child's message must not stall all the others.
+    try:
+        triage.prepare()
+    except Exception:  # the first message tries again (and reports what is wrong)
+        logging.getLogger(__name__).exception("triage: the lexicon could not be prepared")
+
+# What is loaded by now (Django, the apps, their modules, the lexicon) lives as long as the
+# process: move it out of the collector's reach so full collections in the middle of a
+# request stay short.
 gc.collect()
 gc.freeze()
 
-if os.environ.get("UKETOME_SERVER_PROCESS") == "1":  # set by `uketome serve`
+if SERVER_PROCESS:
     from uketome.chat.hub import hub
     from uketome.core import serving
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 import select
 import subprocess
@@ -20,6 +19,7 @@ from django.utils.html import escape
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import process_env
 from uketome.core import furigana
 from uketome.core.furigana import kanji_grade, ruby_html, ruby_html_accessible
 
@@ -564,16 +564,7 @@ def uketome_command() -> list[str]:
 
 
 def test_uketome_furigana_in_a_pipe_answers_each_line_at_once(tmp_path: Path) -> None:
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("UKETOME_") and k != "DJANGO_SETTINGS_MODULE"
-        },
-        "UKETOME_DEBUG": "true",
-        "UKETOME_DATA_DIR": str(tmp_path),
-        "PYTHONIOENCODING": "utf-8",
-    }
+    env = process_env(tmp_path, PYTHONIOENCODING="utf-8")
     process = subprocess.Popen(
         [*uketome_command(), "furigana", "--grade", "2"],
         stdin=subprocess.PIPE,

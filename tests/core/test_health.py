@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from tests.conftest import port_open
+from tests.conftest import port_open, process_env
 
 
 def test_healthy_service_answers_200(db: Any, client: Client) -> None:
@@ -51,15 +50,10 @@ def _free_port() -> int:
 def test_down_database_answers_503(tmp_path: Path) -> None:
     """A real server whose database cannot be reached reports it with 503."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UKETOME_")}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    env.update(
-        {
-            "UKETOME_DEBUG": "true",
-            "UKETOME_DATA_DIR": str(tmp_path),
-            # Nothing listens on port 1: the database is down.
-            "UKETOME_DATABASE_URL": "postgres://uketome@127.0.0.1:1/uketome",
-        }
+    env = process_env(
+        tmp_path,
+        # Nothing listens on port 1: the database is down.
+        UKETOME_DATABASE_URL="postgres://uketome@127.0.0.1:1/uketome",
     )
     server = subprocess.Popen(
         [sys.executable, "-m", "uketome", "serve", "--port", str(port)],

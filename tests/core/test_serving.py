@@ -4,13 +4,17 @@ short while children are connected, SQLite checkpoints off the path of any commi
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connection
 
+from tests.conftest import process_env
 from uketome.core import serving
 from uketome.core.serving import FULL_AT_LEAST_SECONDS, Collector
 
@@ -148,3 +152,29 @@ def test_the_background_checkpoint_keeps_the_log_from_growing() -> None:
     _busy, second, done = serving.checkpoint()
     # The log starts over after a complete checkpoint instead of growing.
     assert done == second and second < first * 1.5
+
+
+@pytest.mark.parametrize("server_process", [True, False])
+def test_a_server_process_has_triage_ready_before_its_first_socket(
+    tmp_path: Path, server_process: bool
+) -> None:
+    """``uketome serve`` loads the ASGI app with the lexicon compiled and the dictionary
+    loaded; other processes (tests, management commands) do not pay for it at import."""
+    env = process_env(tmp_path, **({"UKETOME_SERVER_PROCESS": "1"} if server_process else {}))
+    code = (
+        "import uketome.asgi\n"
+        "from uketome.core import text\n"
+        "from uketome.triage import scoring\n"
+        "print(scoring._current is not None, text._dictionary is not None)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(server_process)] * 2
+    assert "Traceback" not in result.stderr

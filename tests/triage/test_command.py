@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 from typing import Any
 
 from django.core.management import call_command
+
+from tests.conftest import process_env
 
 MESSAGES = [
     "死にたくなる",
@@ -43,9 +44,7 @@ def test_explain_adds_the_matched_entries(db: Any) -> None:
 
 def test_the_console_command(tmp_path: Any) -> None:
     """The real `uketome triage`, reading a pipe (no database needed before migrate)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UKETOME_")}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    env.update({"UKETOME_DEBUG": "true", "UKETOME_DATA_DIR": str(tmp_path)})
+    env = process_env(tmp_path)
     done = subprocess.run(
         [sys.executable, "-m", "uketome", "triage"],
         input="ｼﾆﾀｸﾅﾙ\n死ぬほど眠い\r\nたすけて、ころされる\n",

@@ -596,6 +596,16 @@ def _worst(results: Sequence[Assessment]) -> Assessment:
     )
 
 
+def prepare() -> None:
+    """Compile the lexicon and load the dictionary now rather than at the first message.
+
+    Together about 0.2 s, much of it holding the interpreter lock: a server process does
+    this before it takes its first socket, so that the first child's message after a start
+    (or a restart, with every chat reconnecting at once) does not stall all the others."""
+    current_lexicon()
+    _tokenizer()
+
+
 def assess(text: str) -> Assessment:
     """The risk found in ``text`` (see the module's docstring)."""
     if not text or not text.strip():
