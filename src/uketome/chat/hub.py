@@ -21,6 +21,7 @@ staff), each computed once per change for all local sockets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import logging
@@ -60,18 +61,31 @@ class DatabaseThread:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.queue: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[tuple[Callable[[], Any], Any]] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
 
     def submit(self, call: Callable[[], T]) -> Future[T]:
+        """From any thread: a future to wait on (``result()``)."""
         future: Future[T] = Future()
+        self._put(call, future)
+        return future
+
+    def run(self, call: Callable[[], T]) -> asyncio.Future[T]:
+        """From the event loop: an asyncio future, settled on that loop by one callback.
+        Every chat message takes this path twice; ``asyncio.wrap_future(submit(...))``
+        would cost a second future with its lock and a chain of copies between the two."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T] = loop.create_future()
+        self._put(call, (loop, waiter))
+        return waiter
+
+    def _put(self, call: Callable[[], Any], target: Any) -> None:
         with self.lock:
             if self.thread is None:
                 self.thread = threading.Thread(target=self._work, name=self.name, daemon=True)
                 self.thread.start()
-        self.queue.put((call, future))
-        return future
+        self.queue.put((call, target))
 
     def close_connections(self) -> None:
         """Close the thread's database connections (at the end of a test run: PostgreSQL
@@ -81,15 +95,35 @@ class DatabaseThread:
 
     def _work(self) -> None:
         while True:
-            call, future = self.queue.get()
-            if not future.set_running_or_notify_cancel():
+            call, target = self.queue.get()
+            if isinstance(target, Future):
+                if not target.set_running_or_notify_cancel():
+                    continue
+                try:
+                    target.set_result(call())
+                except BaseException as error:  # handed to the waiting thread
+                    target.set_exception(error)
                 continue
+            loop, waiter = target
+            if waiter.cancelled():  # nobody waits for it any more (a socket closed)
+                continue
+            result: Any = None
+            failure: BaseException | None = None
             try:
                 result = call()
             except BaseException as error:  # handed to the awaiting coroutine
-                future.set_exception(error)
-            else:
-                future.set_result(result)
+                failure = error
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                loop.call_soon_threadsafe(_settle, waiter, result, failure)
+
+
+def _settle(waiter: asyncio.Future[Any], result: Any, failure: BaseException | None) -> None:
+    if waiter.cancelled():
+        return
+    if failure is not None:
+        waiter.set_exception(failure)
+    else:
+        waiter.set_result(result)
 
 
 database_thread = DatabaseThread("uketome-chat-db")
@@ -117,8 +151,7 @@ def db(function: Callable[..., T], *, later: bool = False) -> Callable[..., Awai
 
     async def call(*args: Any, **kwargs: Any) -> T:
         context = contextvars.copy_context()
-        future = thread.submit(functools.partial(context.run, run, *args, **kwargs))
-        return await asyncio.wrap_future(future)
+        return await thread.run(functools.partial(context.run, run, *args, **kwargs))
 
     return call
 
