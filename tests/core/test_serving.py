@@ -1,5 +1,6 @@
 """The housekeeping of a server process (core/serving.py): garbage collections that stay
-short while children are connected, SQLite checkpoints off the path of any commit."""
+short while children are connected, SQLite checkpoints off the path of any commit; and
+triage ready before its first socket (asgi.py)."""
 
 from __future__ import annotations
 
