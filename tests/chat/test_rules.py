@@ -334,6 +334,49 @@ def test_a_cross_site_origin_is_refused(
     assert r["welcome"]["status"] == "waiting"
 
 
+def test_a_childs_socket_reads_no_cookie_and_chat_sockets_hold_no_channel_of_their_own(
+    start_chat: Callable[..., tuple[int, str]],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    """On a family computer a staff member's session cookie can reach the child's page:
+    the child's socket must not read it. And no chat socket holds a channel on the layer
+    (the hub holds one per process): after a restart every socket reconnects at once, and
+    a channel each costs a Redis subscription each, or in memory a scan of all of them."""
+    from channels.layers import get_channel_layer
+
+    from tests.chat.conftest import cookie_headers
+    from uketome.chat.hub import hub
+
+    conversation, token = start_chat()
+    listener = sign_in(personas["listener_tsu"])
+    layer = get_channel_layer()
+
+    async def scenario() -> dict[str, Any]:
+        channels_before = set(layer.channels)
+        child = WebsocketCommunicator(application, "/ws/chat/", headers=cookie_headers(listener))
+        await child.connect()
+        await child.send_json_to({"type": "hello", "conversation": conversation, "token": token})
+        welcome = await next_of(child, "welcome")
+        (consumer,) = hub.children
+        child_scope = set(consumer.scope)
+        staff, _ = await staff_socket(listener)
+        await staff.send_json_to({"type": "take_next"})
+        await next_of(staff, "assigned")
+        await child.send_json_to({"type": "message", "id": "c-1", "text": "きいて"})
+        heard = await next_of(staff, "message")
+        channels_open = set(layer.channels) - channels_before
+        await child.disconnect()
+        await staff.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert r["welcome"]["status"] == "waiting"
+    assert not {"session", "user", "cookies"} & r["child_scope"]
+    assert r["heard"]["text"] == "きいて"  # the hub carried it, without the layer
+    assert r["channels_open"] == set()
+
+
 def test_only_signed_in_verified_staff_who_take_chats_open_the_console_socket(
     personas: dict[str, User], sign_in: Callable[..., Client], make_staff: Callable[..., User]
 ) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.urls import reverse
@@ -124,6 +125,22 @@ class OrderedSocket(AsyncWebsocketConsumer):
     """Frames carrying a ``seq`` go out in order, once, with gaps filled from the DB."""
 
     is_child = False
+    # No channel of its own on the channel layer: the hub holds one per process and calls
+    # the sockets directly. (A channel per socket cost a Redis subscription each and, in
+    # memory, a scan of every channel at each connect: slow when all reconnect at once.)
+    channel_layer_alias = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' consumer loop for a socket without a channel: one frame after the
+        other, as ``await_many_dispatch`` would, without its task and wait per frame."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch without its ``close_old_connections`` before every frame:
