@@ -398,3 +398,47 @@ def test_only_signed_in_verified_staff_who_take_chats_open_the_console_socket(
 
     assert run_async(scenario) == [False, False, False]
     assert Role.SITE_COORDINATOR  # coordinators run sites; they do not take chats
+
+
+def test_the_console_socket_refuses_a_session_not_fully_signed_in_or_no_longer_valid(
+    personas: dict[str, User], sign_in: Callable[..., Client]
+) -> None:
+    """The console's socket checks the session cookie itself: password without the second
+    factor, signed out, not a session, password changed since, account switched off: all
+    refused."""
+    from django.urls import reverse
+
+    from tests.chat.conftest import cookie_headers
+    from tests.conftest import PASSWORD
+
+    listener, supervisor = personas["listener_tsu"], personas["supervisor_suzuka"]
+    verified = sign_in(listener)
+    supervising = sign_in(supervisor)
+    password_only = Client()
+    password_only.post(
+        reverse("accounts:login"), {"username": listener.username, "password": PASSWORD}
+    )
+    signed_out = sign_in(personas["supporter_tsu"])
+    signed_out.post(reverse("accounts:logout"))
+    bystander = Client()
+    bystander.cookies["uketome_staff"] = "not-a-session-key-at-all"
+
+    def opens(client: Client) -> bool:
+        async def scenario() -> bool:
+            socket = WebsocketCommunicator(
+                application, "/ws/staff/chat/", headers=cookie_headers(client)
+            )
+            connected, _ = await socket.connect()
+            if connected:
+                await socket.disconnect()
+            return bool(connected)
+
+        return bool(run_async(scenario))
+
+    assert opens(verified) and opens(supervising)
+    assert [opens(c) for c in (password_only, signed_out, bystander)] == [False] * 3
+    listener.set_password("a-new-and-long-password-2026")
+    listener.save()
+    assert not opens(verified)  # the session no longer matches the password
+    User.objects.filter(pk=supervisor.pk).update(is_active=False)
+    assert not opens(supervising)

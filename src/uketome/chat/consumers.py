@@ -11,6 +11,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,8 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib import auth
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -498,11 +501,20 @@ class ChildChatConsumer(OrderedSocket):
 
 
 @db
-def _staff_identity(user: Any, session: Any) -> dict[str, Any] | None:
-    """A signed-in, two-factor-verified user who may use the console, else None."""
-    if user is None or not user.is_authenticated or not user.is_active:
+def _staff_identity(session_key: Any) -> tuple[Any, dict[str, Any]] | None:
+    """The user of the staff session cookie, signed in, two-factor verified and allowed to
+    use the console, else None. One trip to the chat's database thread (the session, the
+    user, the device), where Channels' session and auth middleware would take a connection
+    of their own for every socket and wrap every frame sent."""
+    if not isinstance(session_key, str) or not session_key:
         return None
-    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    request = HttpRequest()  # Django's own checks (session hash, backend), as for a page
+    request.session = session
+    user = auth.get_user(request)
+    if not user.is_authenticated or not user.is_active:
+        return None
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY)
     device = Device.from_persistent_id(persistent_id) if persistent_id else None
     if device is None or device.user_id != user.pk or not device.confirmed:
         return None
@@ -511,7 +523,7 @@ def _staff_identity(user: Any, session: Any) -> dict[str, Any] | None:
         return None
     from uketome.accounts.roles import Role
 
-    return {
+    return user, {
         "can_take": take_chat.test(user),
         "can_supervise": supervises_chats.test(user, None)
         or Role.SECRETARIAT in scope_of(user).roles,
@@ -526,7 +538,7 @@ class StaffChatConsumer(OrderedSocket):
 
     async def connect(self) -> None:
         await self.setup()
-        self.user: Any = self.scope.get("user")
+        self.user: Any = None
         self.own: set[int] = set()
         self.watching: set[int] = set()
         self.greeted = False
@@ -535,10 +547,11 @@ class StaffChatConsumer(OrderedSocket):
             await self.send_json(_error("origin"))
             await self.close(code=4403)
             return
-        identity = await _staff_identity(self.user, self.scope.get("session"))
-        if identity is None:
+        found = await _staff_identity(self.scope["cookies"].get(settings.SESSION_COOKIE_NAME))
+        if found is None:
             await self.close(code=4403)
             return
+        self.user, identity = found
         self.identity = identity
         await self.accept()
         await hub.join(staff_group(self.user.pk), self)
