@@ -442,3 +442,12 @@ def test_the_console_socket_refuses_a_session_not_fully_signed_in_or_no_longer_v
     assert not opens(verified)  # the session no longer matches the password
     User.objects.filter(pk=supervisor.pk).update(is_active=False)
     assert not opens(supervising)
+
+    async def without_cookie_middleware() -> bool:
+        from uketome.chat.consumers import StaffChatConsumer
+
+        socket = WebsocketCommunicator(StaffChatConsumer.as_asgi(), "/ws/staff/chat/")
+        connected, code = await socket.connect()
+        return bool(connected) or code != 4403
+
+    assert not run_async(without_cookie_middleware)  # refused, not a crash

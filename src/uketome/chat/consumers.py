@@ -547,7 +547,8 @@ class StaffChatConsumer(OrderedSocket):
             await self.send_json(_error("origin"))
             await self.close(code=4403)
             return
-        found = await _staff_identity(self.scope["cookies"].get(settings.SESSION_COOKIE_NAME))
+        cookies = self.scope.get("cookies", {})  # CookieMiddleware (routing.py)
+        found = await _staff_identity(cookies.get(settings.SESSION_COOKIE_NAME))
         if found is None:
             await self.close(code=4403)
             return
