@@ -7,6 +7,7 @@ Errors are ``ChatError(code, message)``: the code is the protocol's error code
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -196,6 +197,52 @@ def item_event(message: Message, *, author: str = "", origin: str = "") -> dict[
     }
 
 
+@functools.cache
+def _post_statements(vendor: str, sender: str) -> tuple[str, str]:
+    """The two statements of a message (the UPDATE that takes its number, the INSERT), for
+    the database's own driver: built once, not for every message."""
+    quote = connection.ops.quote_name
+    statuses = _open_statuses(sender)
+    sets = ["last_seq = last_seq + 1"]
+    if sender == Sender.CHILD:
+        sets += ["last_child_message_at = %s", "warned_at = NULL"]
+    where = f"id = %s AND status IN ({', '.join(['%s'] * len(statuses))})"
+    if sender == Sender.LISTENER:
+        where += " AND listener_id = %s"
+    advance = (
+        f"UPDATE {quote(Conversation._meta.db_table)} SET {', '.join(sets)} "  # noqa: S608
+        f"WHERE {where} RETURNING last_seq, status"  # (the names are ours)
+    )
+    columns = [f.column for f in _message_fields()]
+    insert = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (the model's names)
+        quote(Message._meta.db_table),
+        ", ".join(quote(column) for column in columns),
+        ", ".join(["%s"] * len(columns)),
+    )
+    if vendor == "sqlite":  # the sqlite3 module's placeholder (Django's wrapper converts)
+        advance, insert = advance.replace("%s", "?"), insert.replace("%s", "?")
+    return advance, insert
+
+
+@functools.cache
+def _message_fields() -> tuple[Any, ...]:
+    return tuple(f for f in Message._meta.concrete_fields if not f.primary_key)
+
+
+def _execute(sql: str, params: Sequence[Any]) -> Any:
+    """One statement on the driver's own cursor, in the transaction Django has open (the
+    two statements of every chat message; Django's cursor wrapper costs more than the
+    statements do). Errors are Django's, as with its cursor."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchone() if cursor.description else None
+        finally:
+            cursor.close()
+
+
 def _advance(
     conversation_id: int, sender: str, author: Any, now: datetime
 ) -> tuple[int, str] | None:
@@ -203,25 +250,13 @@ def _advance(
     PostgreSQL and SQLite 3.35+): the row lock it takes orders concurrent writers, and a
     child's message also restarts the inactivity clock. None if the conversation is not
     open to ``sender``. Returns (seq, status)."""
-    table = connection.ops.quote_name(Conversation._meta.db_table)
-    statuses = _open_statuses(sender)
-    sets = ["last_seq = last_seq + 1"]
     params: list[Any] = []
     if sender == Sender.CHILD:
-        sets += ["last_child_message_at = %s", "warned_at = NULL"]
         params.append(connection.ops.adapt_datetimefield_value(now))
-    where = f"id = %s AND status IN ({', '.join(['%s'] * len(statuses))})"
-    params += [conversation_id, *statuses]
+    params += [conversation_id, *_open_statuses(sender)]
     if sender == Sender.LISTENER:
-        where += " AND listener_id = %s"
         params.append(author.pk if author is not None else None)
-    sql = (
-        f"UPDATE {table} SET {', '.join(sets)} WHERE {where} "  # noqa: S608 (names are ours)
-        "RETURNING last_seq, status"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = _execute(_post_statements(connection.vendor, sender)[0], params)
     return None if row is None else (int(row[0]), str(row[1]))
 
 
@@ -230,16 +265,10 @@ def _insert(message: Message) -> None:
     hottest write there is); every column is prepared by its own field, so the text is
     encrypted exactly as ``save()`` would. The primary key is not read back: a message is
     addressed by (conversation, seq)."""
-    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (names are the model's)
-        quote(Message._meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
-    values = [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+    values = [
+        f.get_db_prep_save(getattr(message, f.attname), connection) for f in _message_fields()
+    ]
+    _execute(_post_statements(connection.vendor, message.sender)[1], values)
 
 
 def message_post(
