@@ -28,7 +28,10 @@ SERVER_PROCESS = os.environ.get("UKETOME_SERVER_PROCESS") == "1"  # set by `uket
 
 if SERVER_PROCESS:
     from uketome import triage
+    from uketome.triage import worker
 
+    # Scoring holds the interpreter lock: it runs in a process of its own, on the other core.
+    triage.use(worker.Scorer())
     # Before the first socket: the first child's message must not stall all the others.
     try:
         triage.prepare()

@@ -17,9 +17,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.browser.conftest import serious_problems
 from tests.conftest import PASSWORD
+from uketome import triage
 from uketome.accounts.models import User
 from uketome.chat.models import Message
 from uketome.helpline.models import Line, OpeningHours
+from uketome.triage import worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,6 +56,9 @@ def asgi_server(transactional_db: Any, settings: Any) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    # As in `uketome serve`: children's messages are scored in a process of its own.
+    scorer = worker.Scorer()
+    triage.use(scorer)
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline:
@@ -62,6 +67,8 @@ def asgi_server(transactional_db: Any, settings: Any) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    triage.use(None)
+    scorer.close()
 
 
 def _chat_line() -> Line:

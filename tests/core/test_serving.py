@@ -159,14 +159,18 @@ def test_the_background_checkpoint_keeps_the_log_from_growing() -> None:
 def test_a_server_process_has_triage_ready_before_its_first_socket(
     tmp_path: Path, server_process: bool
 ) -> None:
-    """``uketome serve`` loads the ASGI app with the lexicon compiled and the dictionary
-    loaded; other processes (tests, management commands) do not pay for it at import."""
+    """``uketome serve`` loads the ASGI app with its scoring process started, the lexicon
+    compiled and the dictionary loaded there (not in the server's own process); other
+    processes (tests, management commands) do not pay for it at import."""
     env = process_env(tmp_path, **({"UKETOME_SERVER_PROCESS": "1"} if server_process else {}))
     code = (
-        "import uketome.asgi\n"
+        "import os, uketome.asgi\n"
         "from uketome.core import text\n"
         "from uketome.triage import scoring\n"
-        "print(scoring._current is not None, text._dictionary is not None)\n"
+        "scorer = scoring._scorer\n"
+        "pid = scorer.pid() if scorer is not None else None\n"
+        "print(pid is not None and pid != os.getpid(), scoring._current is not None,"
+        " text._dictionary is not None)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -177,5 +181,5 @@ def test_a_server_process_has_triage_ready_before_its_first_socket(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [str(server_process)] * 2
+    assert result.stdout.split() == [str(server_process), "False", "False"]
     assert "Traceback" not in result.stderr

@@ -12,6 +12,6 @@ Public interface (light to import: no Django model is imported at module import 
     result.alert       # True for high and urgent
 """
 
-from uketome.triage.scoring import LEVELS, Assessment, assess, prepare
+from uketome.triage.scoring import LEVELS, Assessment, assess, prepare, use
 
-__all__ = ["LEVELS", "Assessment", "assess", "prepare"]
+__all__ = ["LEVELS", "Assessment", "assess", "prepare", "use"]

@@ -496,9 +496,16 @@ def _result(risks: Iterable[_Hit]) -> Assessment:
 #: fallback); ``(loader, version)`` where ``version()`` is cheap and changes on every edit.
 _source: tuple[Callable[[], list[EntrySpec]], Callable[[], Any]] | None = None
 _state_lock = threading.Lock()
+#: The entries as last read and their version; the lexicon compiled from them.
+_specs: tuple[Any, list[EntrySpec]] | None = None
+_checked_at = 0.0
 _current: Lexicon | None = None
 _current_version: Any = None
-_checked_at = 0.0
+#: Who scores in this process when not this module: a server process hands the work to a
+#: process of its own (``triage/worker.py``); None scores here.
+_scorer: Callable[[str], Assessment] | None = None
+#: The version of the shipped default, when no source is set.
+DEFAULT_VERSION = "default"
 
 
 def set_source(loader: Callable[[], list[EntrySpec]], version: Callable[[], Any]) -> None:
@@ -510,8 +517,9 @@ def set_source(loader: Callable[[], list[EntrySpec]], version: Callable[[], Any]
 
 def invalidate() -> None:
     """Forget the compiled lexicon: the next ``assess`` compiles it again."""
-    global _current, _current_version, _checked_at
+    global _specs, _current, _current_version, _checked_at
     with _state_lock:
+        _specs = None
         _current = None
         _current_version = None
         _checked_at = 0.0
@@ -543,27 +551,39 @@ def _default_specs() -> list[EntrySpec]:
     return default_specs()
 
 
+def current_specs() -> tuple[Any, list[EntrySpec]]:
+    """The lexicon's entries and their version, read again when the version has changed
+    (checked at most every ``RECHECK_SECONDS``)."""
+    global _specs, _checked_at
+    now = time.monotonic()
+    specs = _specs
+    if specs is not None and now - _checked_at < RECHECK_SECONDS:
+        return specs
+    with _state_lock:
+        if _specs is not None and now - _checked_at < RECHECK_SECONDS:
+            return _specs
+        if _source is None:
+            if _specs is None:
+                _specs = (DEFAULT_VERSION, _default_specs())
+        else:
+            loader, version_of = _source
+            version = _outside_event_loop(version_of)
+            if _specs is None or version != _specs[0]:
+                _specs = (version, _outside_event_loop(loader))
+        _checked_at = now
+        return _specs
+
+
 def current_lexicon() -> Lexicon:
     """The compiled lexicon of this process, compiled again when it changed."""
-    global _current, _current_version, _checked_at
-    now = time.monotonic()
+    global _current, _current_version
+    version, specs = current_specs()
     lexicon = _current
-    if lexicon is not None and now - _checked_at < RECHECK_SECONDS:
+    if lexicon is not None and version == _current_version:
         return lexicon
     with _state_lock:
-        if _current is not None and now - _checked_at < RECHECK_SECONDS:
-            return _current
-        if _source is None:
-            if _current is None:
-                _current = Lexicon(_default_specs())
-            _checked_at = now
-            return _current
-        loader, version_of = _source
-        version = _outside_event_loop(version_of)
         if _current is None or version != _current_version:
-            _current = Lexicon(_outside_event_loop(loader))
-            _current_version = version
-        _checked_at = now
+            _current, _current_version = Lexicon(specs), version
         return _current
 
 
@@ -602,15 +622,42 @@ def prepare() -> None:
     Together about 0.2 s, much of it holding the interpreter lock: a server process does
     this before it takes its first socket, so that the first child's message after a start
     (or a restart, with every chat reconnecting at once) does not stall all the others."""
+    if _scorer is not None:
+        _scorer(WARM_UP)
+        return
     current_lexicon()
+    load_dictionary()
+
+
+def load_dictionary() -> None:
+    """Load the dictionary now (about 0.1 s) rather than at the first message."""
     _tokenizer()
+
+
+#: A text that makes the scorer compile the lexicon and load the dictionary.
+WARM_UP = "準備"
+
+
+def use(scorer: Callable[[str], Assessment] | None) -> None:
+    """Score with ``scorer`` from now on (None: in this process)."""
+    global _scorer
+    _scorer = scorer
 
 
 def assess(text: str) -> Assessment:
     """The risk found in ``text`` (see the module's docstring)."""
     if not text or not text.strip():
         return NO_RISK
-    lexicon = current_lexicon()
+    scorer = _scorer
+    if scorer is not None:
+        return scorer(text)
+    return assess_with(current_lexicon(), text)
+
+
+def assess_with(lexicon: Lexicon, text: str) -> Assessment:
+    """The risk ``lexicon`` finds in ``text``."""
+    if not text or not text.strip():
+        return NO_RISK
     if len(text) <= MAX_CHARS:
         return lexicon.assess(text)
     return _worst([lexicon.assess(piece) for piece in pieces(text)])
