@@ -38,6 +38,16 @@ if SERVER_PROCESS:
     except Exception:  # the first message tries again (and reports what is wrong)
         logging.getLogger(__name__).exception("triage: the lexicon could not be prepared")
 
+    from uketome.chat import store
+
+    # Chat messages are stored in a process of their own too (chat/store.py).
+    chat_store = store.Store()
+    store.use(chat_store)
+    try:
+        chat_store.start()
+    except store.StoreFailed:  # the first message tries again
+        logging.getLogger(__name__).exception("chat: the store process did not start")
+
 # What is loaded by now (Django, the apps, their modules, the lexicon) lives as long as the
 # process: move it out of the collector's reach so full collections in the middle of a
 # request stay short.

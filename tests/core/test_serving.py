@@ -156,12 +156,13 @@ def test_the_background_checkpoint_keeps_the_log_from_growing() -> None:
 
 
 @pytest.mark.parametrize("server_process", [True, False])
-def test_a_server_process_has_triage_ready_before_its_first_socket(
+def test_a_server_process_has_triage_and_its_chat_store_ready_before_its_first_socket(
     tmp_path: Path, server_process: bool
 ) -> None:
     """``uketome serve`` loads the ASGI app with its scoring process started, the lexicon
-    compiled and the dictionary loaded there (not in the server's own process); other
-    processes (tests, management commands) do not pay for it at import."""
+    compiled and the dictionary loaded there (not in the server's own process), and its
+    chat store process started; other processes (tests, management commands) do not pay
+    for either at import."""
     env = process_env(tmp_path, **({"UKETOME_SERVER_PROCESS": "1"} if server_process else {}))
     code = (
         "import os, uketome.asgi\n"
@@ -169,8 +170,10 @@ def test_a_server_process_has_triage_ready_before_its_first_socket(
         "from uketome.triage import scoring\n"
         "scorer = scoring._scorer\n"
         "pid = scorer.pid() if scorer is not None else None\n"
+        "from uketome.chat import store\n"
+        "chat = store._store.pid() if store._store is not None else None\n"
         "print(pid is not None and pid != os.getpid(), scoring._current is not None,"
-        " text._dictionary is not None)\n"
+        " text._dictionary is not None, chat is not None and chat not in (pid, os.getpid()))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -181,5 +184,5 @@ def test_a_server_process_has_triage_ready_before_its_first_socket(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [str(server_process), "False", "False"]
+    assert result.stdout.split() == [str(server_process), "False", "False", str(server_process)]
     assert "Traceback" not in result.stderr

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_noop
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
-from uketome.chat import selectors, services
+from uketome.chat import selectors, services, store
 from uketome.chat.hub import (
     SUPERVISORS_GROUP,
     Batch,
@@ -419,7 +419,7 @@ class ChildChatConsumer(OrderedSocket):
             await self.send_json(_error("too_fast", **extra))
             return
         try:
-            posted = await db(services.message_post, together=True)(
+            posted = await store.message_post(
                 conversation_id=self.conversation_id,
                 sender=Sender.CHILD,
                 client_id=client_id,
@@ -644,7 +644,7 @@ class StaffChatConsumer(OrderedSocket):
         limit, window = 10, 10
         if not hub.allow(conversation_id, f"staff{self.user.pk}", limit=limit, window=window):
             raise services.ChatError("too_fast", _messages()["too_fast"])
-        posted = await db(services.message_post, together=True)(
+        posted = await store.message_post(
             conversation_id=conversation_id,
             sender=sender,
             client_id=frame.get("id"),

@@ -30,7 +30,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from concurrent.futures import Future
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -145,25 +145,33 @@ class DatabaseThread:
 
     @staticmethod
     def _run_together(group: list[tuple[Callable[[], Any], Any]]) -> None:
-        """Calls from the event loop in one transaction; each call's own atomic block is
-        a savepoint in it, so one that fails takes back only its own writes. Callers
-        learn their outcome after the commit (their events are published by then)."""
+        """Calls from the event loop in one transaction (``run_together``). Callers learn
+        their outcome after the commit (their events are published by then)."""
         live = [(call, target) for call, target in group if not target[1].cancelled()]
-        outcomes: list[tuple[Any, BaseException | None]] = []
-        try:
-            with transaction.atomic():
-                for call, _target in live:
-                    try:
-                        outcomes.append((call(), None))
-                    except BaseException as error:  # handed to its caller; the others go on
-                        outcomes.append((None, error))
-        except BaseException as error:  # the commit failed: nothing of the group is stored
-            outcomes = [(None, error)] * len(live)
-        finally:
-            _close_if_failed()
+        outcomes = run_together([call for call, _target in live])
         for (_call, (loop, waiter)), (result, failure) in zip(live, outcomes, strict=True):
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, waiter, result, failure)
+
+
+def run_together(calls: Sequence[Callable[[], Any]]) -> list[tuple[Any, BaseException | None]]:
+    """Run ``calls`` in ONE transaction, each call's own atomic block a savepoint in it, so
+    one that fails takes back only its own writes; committed once. Returns each call's
+    (result, error). The chat's group commit: ``DatabaseThread`` and the store process
+    (``chat.store``). One call alone is its own transaction (no savepoint)."""
+    outcomes: list[tuple[Any, BaseException | None]] = []
+    try:
+        with transaction.atomic() if len(calls) > 1 else contextlib.nullcontext():
+            for call in calls:
+                try:
+                    outcomes.append((call(), None))
+                except BaseException as error:  # handed to its caller; the others go on
+                    outcomes.append((None, error))
+    except BaseException as error:  # the commit failed: nothing of the group is stored
+        outcomes = [(None, error)] * len(calls)
+    finally:
+        _close_if_failed()
+    return outcomes
 
 
 #: The most calls one group commit takes (the rest form the next group).
@@ -260,6 +268,9 @@ class Member(Protocol):
 
 class Hub:
     """One per process (per event loop: tests run each scenario in a loop of its own)."""
+
+    #: Set by ``capture``: where the events published on commit go instead.
+    sink: Callable[[str, dict[str, Any]], Any] | None = None
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -359,7 +370,11 @@ class Hub:
         await self.layer.group_send(group, message)
 
     def publish_threadsafe(self, group: str, event: dict[str, Any]) -> None:
-        """From a worker thread (a service's on_commit): hand over to the loop."""
+        """From a worker thread (a service's on_commit): hand over to the loop (or to the
+        ``sink``, see ``capture``)."""
+        if self.sink is not None:
+            self.sink(group, event)
+            return
         loop = self.loop
         if loop is None or loop.is_closed():
             self._publish_without_loop(group, event)
@@ -374,6 +389,12 @@ class Hub:
             # A fresh context: the worker thread's (asgiref's thread markers) must not
             # leak into the tasks the fan-out starts.
             loop.call_soon_threadsafe(self.publish, group, event, context=contextvars.Context())
+
+    def capture(self, sink: Callable[[str, dict[str, Any]], Any] | None) -> None:
+        """Hand every event published on commit to ``sink`` rather than publishing it: the
+        store process (``chat.store``) has no sockets; it sends its events to the server
+        process, which publishes them."""
+        self.sink = sink
 
     def _publish_without_loop(self, group: str, event: dict[str, Any]) -> None:
         # No socket in this process (e.g. a management command): other processes only.

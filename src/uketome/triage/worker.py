@@ -20,13 +20,13 @@ scored.
 from __future__ import annotations
 
 import logging
-import socket
 import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
+from uketome.core import processes
 from uketome.triage import scoring
 from uketome.triage.scoring import Assessment
 
@@ -87,15 +87,10 @@ class Scorer:
             if self.process.poll() is None:
                 return self.connection
             self._stop()
-        ours, theirs = socket.socketpair()
         try:
-            self.process = subprocess.Popen(  # noqa: S603 (this interpreter, our module)
-                [*self.command, str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-            )
-        finally:
-            theirs.close()
+            self.process, ours = processes.start(self.command)
+        except OSError as error:
+            raise WorkerFailed(f"the scoring process could not start: {error}") from error
         self.connection = Connection(ours.detach())
         self.sent_version = _NOT_SENT
         try:
@@ -115,9 +110,7 @@ class Scorer:
             self.connection.close()
             self.connection = None
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.kill()
-            self.process.wait(timeout=10)
+            processes.end(self.process)
             self.process = None
         self.sent_version = _NOT_SENT
 
@@ -151,14 +144,7 @@ def serve(connection: Connection) -> None:
 
 
 def main(argv: list[str]) -> int:
-    connection = Connection(int(argv[0]))
-    try:
-        serve(connection)
-    except (BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
-        pass  # the server has gone
-    finally:
-        connection.close()
-    return 0
+    return processes.serve(argv, serve)
 
 
 if __name__ == "__main__":
