@@ -19,6 +19,7 @@ from tests.browser.conftest import serious_problems
 from tests.conftest import PASSWORD
 from uketome import triage
 from uketome.accounts.models import User
+from uketome.chat import store
 from uketome.chat.models import Message
 from uketome.helpline.models import Line, OpeningHours
 from uketome.triage import worker
@@ -56,9 +57,13 @@ def asgi_server(transactional_db: Any, settings: Any) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    # As in `uketome serve`: children's messages are scored in a process of its own.
+    # As in `uketome serve`: children's messages are scored in a process of their own,
+    # and the chat's messages stored by another.
     scorer = worker.Scorer()
     triage.use(scorer)
+    chat_store = store.Store()
+    chat_store.start()
+    store.use(chat_store)
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline:
@@ -69,6 +74,8 @@ def asgi_server(transactional_db: Any, settings: Any) -> Iterator[str]:
     thread.join(timeout=10)
     triage.use(None)
     scorer.close()
+    store.use(None)
+    chat_store.close()
 
 
 def _chat_line() -> Line:
