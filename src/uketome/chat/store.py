@@ -1,13 +1,15 @@
 """Chat messages stored in a process of their own, for the server processes (``uketome serve``).
 
 Storing a chat message (``services.message_post``: the number, the encryption, the INSERT,
-the commit) is a millisecond of the interpreter's time in the server's process, much of it
-spent handing the interpreter lock back and forth between the event loop and the database
-thread around every call into the database driver. Meanwhile no socket is served: at 200
-messages a second that alone made the slowest messages wait three times longer than
-a bare relay's. Here a second process on the machine's other core stores them; the
-server's side of a message is a few dozen microseconds on its event loop (the request out,
-the answer in, over a socket pair, no thread involved).
+the commit) took about a millisecond of the interpreter's time in the server's process
+(the database thread's 0.95 ms per message at 200 messages/s, much of it handing the
+interpreter lock back and forth with the event loop around every call into the driver),
+time in which no socket was served. Here a second process, on the machine's other core,
+stores them; the server's side of a message is pickling the request and reading the
+answer on its event loop, no thread involved. What that buys is capacity (the rate the
+server keeps up with went from 1,129 to at least 1,600 messages/s in docs/chat.md's
+benchmark), not a faster single message: one more hop costs a few tenths of a
+millisecond.
 
 - **Same work, same guarantees.** The store process runs ``services.message_post`` with
   the server's settings and database; what waits there when it turns to the next request
