@@ -75,7 +75,7 @@ def use(store: Store | None) -> None:
 async def message_post(**kwargs: Any) -> Any:
     """``services.message_post`` for the chat's sockets: in the store process when this
     process has one, else on the database thread (with the messages queued next to it)."""
-    if _store is not None:
+    if _store is not None and _store.usable():
         return await _store.message_post(**kwargs)
     from uketome.chat import services
     from uketome.chat.hub import db
@@ -146,10 +146,8 @@ class Store:
         author: Any = None,
         origin: str = "",
     ) -> Any:
-        """As ``services.message_post`` (same arguments, same ``Posted``, same errors)."""
-        from uketome.chat import services
-        from uketome.chat.hub import db
-
+        """As ``services.message_post`` (same arguments, same ``Posted``, same errors); call
+        it when ``usable()``."""
         kwargs = {
             "conversation_id": conversation_id,
             "sender": sender,
@@ -157,8 +155,6 @@ class Store:
             "text": text,
             "origin": origin,
         }
-        if not self._usable():
-            return await db(services.message_post, together=True)(author=author, **kwargs)
         if author is not None:
             kwargs["author"] = (author.pk, author.username, author.first_name, author.last_name)
         request = _Request(kwargs, asyncio.get_running_loop().create_future())
@@ -168,7 +164,7 @@ class Store:
             self._send(number, request)
         return await request.future
 
-    def _usable(self) -> bool:
+    def usable(self) -> bool:
         """Whether requests go to the store process (now, or once it has (re)started)."""
         if self.transport is not None or self.restarting is not None:
             return True
