@@ -230,6 +230,51 @@ def test_bad_frames_get_a_clear_error_and_the_chat_goes_on(
     assert Conversation.objects.get(pk=r["conversation"]).status == Status.ACTIVE
 
 
+def test_the_lines_flood_limit_holds_for_the_listener_too(
+    start_chat: Callable[..., tuple[int, str]],
+    chat_line: Line,
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    """A line that allows 12 messages in 10 s lets the listener send 12 (more than the
+    default 10) and refuses the 13th with a clear error; the child's own allowance is
+    untouched and the refused message can be sent again later."""
+    ChatSettings.objects.update_or_create(
+        line=chat_line, defaults={"flood_messages": 12, "flood_seconds": 2}
+    )
+    listener = sign_in(personas["listener_tsu"])
+
+    async def scenario() -> dict[str, Any]:
+        conversation, child, staff = await _talking(start_chat, listener)
+
+        def send(n: int | str) -> dict[str, Any]:
+            return {"type": "send", "conversation": conversation, "id": f"s{n}", "text": f"返事{n}"}
+
+        for n in range(12):
+            await staff.send_json_to(send(n))
+        acks = [await next_of(staff, "ack") for _ in range(12)]
+        await staff.send_json_to(send("late"))
+        refused = await next_of(staff, "error")
+        await child.send_json_to({"type": "message", "id": "c1", "text": "はやいね"})
+        child_ack = (await frames_until(child, lambda f: f["type"] in ("ack", "error")))[-1]
+        await asyncio.sleep(2.1)
+        await staff.send_json_to(send("late"))
+        late = (await frames_until(staff, lambda f: f["type"] in ("ack", "error")))[-1]
+        received = of_type(await frames_for(child, 0.5), "message")
+        await child.disconnect()
+        await staff.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert [a["id"] for a in r["acks"]] == [f"s{n}" for n in range(12)]
+    assert r["refused"]["code"] == "too_fast" and r["refused"]["id"] == "slate"
+    assert r["refused"]["message"]
+    assert r["child_ack"]["type"] == "ack" and r["child_ack"]["id"] == "c1"
+    assert r["late"]["type"] == "ack" and r["late"]["id"] == "slate"
+    texts = [f["text"] for f in r["received"]]
+    assert texts.count("返事late") == 1
+
+
 def test_a_token_opens_only_its_own_conversation(
     start_chat: Callable[..., tuple[int, str]],
 ) -> None:

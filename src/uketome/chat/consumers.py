@@ -262,6 +262,13 @@ def _child_opening(conversation_id: Any, token: Any) -> tuple[Conversation, Any]
     return found, services.settings_for(found.line_id)
 
 
+def _flood_limit(conversation_id: int) -> tuple[int, int]:
+    """(messages, seconds) each side of the conversation may send: its line's setting."""
+    line_id = Conversation.objects.values_list("line_id", flat=True).get(pk=conversation_id)
+    rules = services.settings_for(line_id)
+    return rules.flood_messages, rules.flood_seconds
+
+
 def _child_welcome_data(conversation: Conversation) -> dict[str, Any]:
     from django.utils import timezone
 
@@ -375,7 +382,7 @@ class ChildChatConsumer(OrderedSocket):
         after = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
         self.conversation_id = found.pk
         self.line_id = found.line_id
-        self.flood = (rules.flood_messages, rules.flood_seconds)
+        self.flood = (rules.flood_messages, rules.flood_seconds)  # as _flood_limit
 
         async def header(conversation: Conversation, data: dict[str, Any]) -> None:
             self.status = conversation.status
@@ -541,6 +548,7 @@ class StaffChatConsumer(OrderedSocket):
         self.user: Any = None
         self.own: set[int] = set()
         self.watching: set[int] = set()
+        self.floods: dict[int, tuple[int, int]] = {}  # conversation: its line's flood limit
         self.greeted = False
         if not same_origin(self.scope):
             await self.accept()
@@ -641,7 +649,10 @@ class StaffChatConsumer(OrderedSocket):
         return conversation_id
 
     async def _post(self, frame: dict[str, Any], sender: str, conversation_id: int) -> None:
-        limit, window = 10, 10
+        flood = self.floods.get(conversation_id)
+        if flood is None:  # the line's limit, as for the child (read once per chat)
+            flood = self.floods[conversation_id] = await db(_flood_limit)(conversation_id)
+        limit, window = flood
         if not hub.allow(conversation_id, f"staff{self.user.pk}", limit=limit, window=window):
             raise services.ChatError("too_fast", _messages()["too_fast"])
         posted = await store.message_post(
