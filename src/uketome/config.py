@@ -145,7 +145,9 @@ def _database(env: environ.Env, data_dir: Path) -> dict[str, Any]:
             "timeout": 20,
         }
     else:
-        db.setdefault("CONN_MAX_AGE", 60)
+        # Under ASGI each request runs on a thread of its own: a connection kept "for reuse"
+        # stays with the finished thread (Django: disable persistent connections with ASGI).
+        db.setdefault("CONN_MAX_AGE", 0)
         db.setdefault("CONN_HEALTH_CHECKS", True)
         db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
     db["ATOMIC_REQUESTS"] = False
