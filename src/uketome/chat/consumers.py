@@ -265,8 +265,7 @@ def _child_opening(conversation_id: Any, token: Any) -> tuple[Conversation, Any]
 def _flood_limit(conversation_id: int) -> tuple[int, int]:
     """(messages, seconds) each side of the conversation may send: its line's setting."""
     line_id = Conversation.objects.values_list("line_id", flat=True).get(pk=conversation_id)
-    rules = services.settings_for(line_id)
-    return rules.flood_messages, rules.flood_seconds
+    return services.settings_for(line_id).flood
 
 
 def _child_welcome_data(conversation: Conversation) -> dict[str, Any]:
@@ -382,7 +381,7 @@ class ChildChatConsumer(OrderedSocket):
         after = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
         self.conversation_id = found.pk
         self.line_id = found.line_id
-        self.flood = (rules.flood_messages, rules.flood_seconds)  # as _flood_limit
+        self.flood = rules.flood
 
         async def header(conversation: Conversation, data: dict[str, Any]) -> None:
             self.status = conversation.status

@@ -50,6 +50,11 @@ class ChatSettings(models.Model):
     def __str__(self) -> str:
         return str(self.line)
 
+    @property
+    def flood(self) -> tuple[int, int]:
+        """(messages, seconds): how many messages each side of a chat may send in how long."""
+        return self.flood_messages, self.flood_seconds
+
 
 class CannedPhrase(models.Model):
     """A phrase a listener inserts with one click (定型文), per line."""
