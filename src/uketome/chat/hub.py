@@ -207,8 +207,9 @@ def db(
     must be in a ``transaction.atomic()`` block of its own).
 
     Channels' ``database_sync_to_async`` closes "old" connections around every call; with
-    SQLite (CONN_MAX_AGE 0) that is a new connection and its PRAGMAs for every chat
-    message, several milliseconds each. Here a connection is closed only when it failed.
+    CONN_MAX_AGE 0 (both databases, config.py) that is a new connection (on SQLite with its
+    PRAGMAs) for every chat message, several milliseconds each. Here a connection is closed
+    only when it failed.
     """
 
     def run(*args: Any, **kwargs: Any) -> T:
