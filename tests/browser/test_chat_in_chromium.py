@@ -185,14 +185,25 @@ def test_a_child_and_a_listener_chat_through_a_network_drop(
         panel.locator(".log li.from-child.risky", has_text="しにたい").wait_for()
         assert panel.locator(".log li.risky").count() == 1
 
-        # The child ends the chat: the screen is cleared, nothing is kept on the device.
+        # The listener's network drops now; meanwhile the child writes once more and ends
+        # the chat: the screen is cleared, nothing is kept on the device.
+        staff_context.set_offline(True)
+        staff.locator("#console-status", has_text="接続が切れました").wait_for()
+        child_says("さいごにひとつだけ")
+        child.locator("#log li.pending").first.wait_for(state="detached")
         child.locator("#end").click()
         child.locator("#ended").wait_for()
         assert child.locator("#log li").count() == 0
         storage = child.evaluate("() => [localStorage.length, sessionStorage.length]")
         assert storage == [0, 0]
         assert child_context.cookies() == []
+        # Back online, the console shows what it missed, that the chat ended, and the
+        # contact record to fill in.
+        staff_context.set_offline(False)
+        panel.locator(".log li.from-child", has_text="さいごにひとつだけ").wait_for()
         panel.locator(".record").wait_for()
+        assert panel.locator(".compose").is_hidden()
+        assert panel.locator(".log li.from-child", has_text="さいごにひとつだけ").count() == 1
     finally:
         child_context.close()
         staff_context.close()

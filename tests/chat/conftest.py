@@ -82,12 +82,13 @@ async def child_socket(
 
 
 async def staff_socket(
-    client: Client, last_seq: dict[str, int] | None = None
+    client: Client, last_seq: dict[str, int] | None = None, own: list[int] | None = None
 ) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    """A console's socket; ``last_seq`` and ``own`` as a console that comes back sends them."""
     socket = WebsocketCommunicator(application, "/ws/staff/chat/", headers=cookie_headers(client))
     connected, _ = await socket.connect()
     assert connected
-    await socket.send_json_to({"type": "hello", "last_seq": last_seq or {}})
+    await socket.send_json_to({"type": "hello", "last_seq": last_seq or {}, "own": own or []})
     welcome = await socket.receive_json_from(timeout=5)
     assert welcome["type"] == "welcome", welcome
     return socket, welcome

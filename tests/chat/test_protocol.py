@@ -380,6 +380,37 @@ def test_a_waiting_child_who_stays_away_leaves_the_queue(
     assert Conversation.objects.get(pk=staying).status == Status.WAITING
 
 
+def test_a_waiting_child_whose_phone_changed_networks_stays_in_the_queue(
+    start_chat: Callable[..., tuple[int, str]],
+) -> None:
+    # The page opens a new socket at once; the server notices the old one is dead later.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from uketome.chat import services
+
+    conversation, token = start_chat()
+
+    async def scenario() -> dict[str, Any]:
+        old, _ = await child_socket(conversation, token)
+        new, _ = await child_socket(conversation, token)
+        await old.disconnect()
+        while_here = await sync_to_async(services.sweep)(
+            now=timezone.now() + timedelta(seconds=121)
+        )
+        await new.disconnect()
+        after_leaving = await sync_to_async(services.sweep)(
+            now=timezone.now() + timedelta(seconds=121)
+        )
+        return locals()
+
+    r = run_async(scenario)
+    assert r["while_here"].ended == {}
+    # When the newest socket goes too, the child is away as before.
+    assert r["after_leaving"].ended == {conversation: "left"}
+
+
 def test_a_hello_that_arrived_in_time_is_answered_however_slow_the_server(
     start_chat: Callable[..., tuple[int, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

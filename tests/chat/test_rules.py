@@ -4,8 +4,8 @@ conversation survives."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -36,10 +36,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def _talking(
-    start_chat: Callable[..., tuple[int, str]], listener: Client
+    start_chat: Callable[..., tuple[int, str]],
+    listener: Client,
+    while_waiting: Callable[[int, WebsocketCommunicator], Awaitable[None]] | None = None,
 ) -> tuple[int, WebsocketCommunicator, WebsocketCommunicator]:
+    """A child and the listener who took the chat (after ``while_waiting``, if given)."""
     conversation, token = await sync_to_async(start_chat)()
     child, _ = await child_socket(conversation, token)
+    if while_waiting is not None:
+        await while_waiting(conversation, child)
     staff, _ = await staff_socket(listener)
     await staff.send_json_to({"type": "take_next"})
     await next_of(staff, "assigned")
@@ -113,6 +118,41 @@ def test_the_inactivity_times_are_per_line_and_a_message_resets_the_clock(
     assert Conversation.objects.get(pk=r["conversation"]).status == Status.ACTIVE
 
 
+def test_what_a_child_wrote_while_waiting_does_not_count_as_quiet_time_once_taken(
+    start_chat: Callable[..., tuple[int, str]],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    # A busy evening: the child writes at once, then waits six minutes for a listener.
+    listener = sign_in(personas["listener_tsu"])
+
+    async def writes_and_waits(conversation: int, child: WebsocketCommunicator) -> None:
+        await child.send_json_to({"type": "message", "id": "c1", "text": "家に帰れない"})
+        await next_of(child, "ack")
+        await sync_to_async(Conversation.objects.filter(pk=conversation).update)(
+            last_child_message_at=timezone.now() - timedelta(minutes=6)
+        )
+
+    async def scenario() -> dict[str, Any]:
+        conversation, child, staff = await _talking(start_chat, listener, writes_and_waits)
+        taken = await sync_to_async(_sweep_at)(seconds=5)
+        early = await frames_for(child, 0.3)
+        warned = await sync_to_async(_sweep_at)(seconds=241)
+        warning = await next_of(child, "warning")
+        ended = await sync_to_async(_sweep_at)(seconds=301)
+        end = await next_of(child, "end")
+        await staff.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    # Right after the listener took it: no warning, no end (the clock starts at the take).
+    assert not r["taken"].warned and not r["taken"].ended
+    assert not of_type(r["early"], "warning", "end")
+    # From then on the child's silence counts as usual.
+    assert r["warned"].warned == [r["conversation"]] and r["warning"]["code"] == "inactive"
+    assert r["ended"].ended == {r["conversation"]: "inactive"} and r["end"]["reason"] == "inactive"
+
+
 def test_chats_get_a_warning_before_closing_time_and_end_at_closing_time(
     start_chat: Callable[..., tuple[int, str]],
     chat_line: Line,
@@ -147,6 +187,41 @@ def test_chats_get_a_warning_before_closing_time_and_end_at_closing_time(
         r["conversation"],
         r["waiting"],
     }
+
+
+def test_a_child_who_was_offline_at_the_closing_warning_gets_it_on_coming_back(
+    start_chat: Callable[..., tuple[int, str]],
+    chat_line: Line,
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    listener = sign_in(personas["listener_tsu"])
+    now = timezone.now()
+    closes = now + timedelta(minutes=3)
+    Closure.objects.create(
+        line=chat_line, starts_at=closes, ends_at=now + timedelta(days=1), reason="staff_shortage"
+    )
+
+    async def scenario() -> dict[str, Any]:
+        conversation, token = await sync_to_async(start_chat)()
+        child, _ = await child_socket(conversation, token)
+        staff, _ = await staff_socket(listener)
+        await staff.send_json_to({"type": "take_next"})
+        await next_of(staff, "assigned")
+        await child.disconnect()  # offline when the warning goes out
+        await sync_to_async(services.sweep)(now=now + timedelta(seconds=30))
+        await next_of(staff, "warning")
+        back, welcome = await child_socket(conversation, token, last_seq=0)
+        frames = await frames_for(back, 0.5)
+        await back.disconnect()
+        await staff.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    warnings = of_type(r["frames"], "warning")
+    assert [w["code"] for w in warnings] == ["closing"]
+    assert warnings[0]["message"]
+    assert abs(datetime.fromisoformat(warnings[0]["ends_at"]) - closes) < timedelta(minutes=1)
 
 
 def test_outside_the_hours_a_chat_cannot_start_and_the_answer_says_when_it_opens(
@@ -228,6 +303,104 @@ def test_bad_frames_get_a_clear_error_and_the_chat_goes_on(
     texts = [f["text"] for f in r["received"]]
     assert texts[-1] == "もう一回" and "ベル\x07です" not in texts
     assert Conversation.objects.get(pk=r["conversation"]).status == Status.ACTIVE
+
+
+def test_console_frames_of_the_wrong_shape_get_an_answer_and_the_socket_lives_on(
+    start_chat: Callable[..., tuple[int, str]],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    listener = sign_in(personas["listener_tsu"])
+    wrong = [
+        {"type": "unwatch", "conversation": [1]},
+        {"type": "watch", "conversation": [1], "last_seq": "x"},
+        {"type": "takeover", "conversation": {"id": 1}},
+        {"type": "transfer", "conversation": [1], "to": [2]},
+        {"type": "end", "conversation": [2]},
+        {"type": "send", "conversation": [1], "id": [1], "text": 5},
+        {"type": "note", "conversation": "abc", "id": "n1", "text": "メモ"},
+        {"type": "typing", "conversation": None},
+        {"type": "take_next", "line": "すべて"},
+        {"type": "hello", "last_seq": [1], "own": {"a": 1}},
+    ]
+
+    async def scenario() -> dict[str, Any]:
+        conversation, child, staff = await _talking(start_chat, listener)
+        answers = []
+        for frame in wrong:
+            await staff.send_json_to(frame)
+            await staff.send_json_to({"type": "ping"})
+            answers.append(await frames_until(staff, lambda f: f["type"] == "pong"))
+        await staff.send_json_to(
+            {"type": "send", "conversation": conversation, "id": "s1", "text": "だいじょうぶ?"}
+        )
+        at_child = await next_of(child, "message")
+        await child.disconnect()
+        await staff.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    errors = [of_type(frames, "error") for frames in r["answers"]]
+    # Each is refused in words (or, for a watch one never had, ignored), none breaks it.
+    assert [e[0]["code"] if e else None for e in errors] == [
+        None,
+        "not_found",
+        "not_found",
+        "not_found",
+        "not_found",
+        "not_found",
+        "not_yours",
+        "not_found",
+        "queue_empty",  # no such line: every line, and nobody waits
+        None,
+    ]
+    assert all(e[0]["message"] for e in errors if e)
+    assert r["at_child"]["text"] == "だいじょうぶ?"
+
+
+def test_a_message_that_could_not_be_stored_is_refused_with_its_id_and_the_chat_goes_on(
+    start_chat: Callable[..., tuple[int, str]],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from django.db import OperationalError
+
+    from uketome.chat import store
+
+    listener = sign_in(personas["listener_tsu"])
+    storing = store.message_post
+    failures = ["disk I/O error"]
+
+    async def failing_once(**kwargs: Any) -> Any:
+        if failures:
+            raise OperationalError(failures.pop())
+        return await storing(**kwargs)
+
+    monkeypatch.setattr(store, "message_post", failing_once)
+
+    async def scenario() -> dict[str, Any]:
+        conversation, child, staff = await _talking(start_chat, listener)
+        await child.send_json_to({"type": "message", "id": "c1", "text": "たすけて"})
+        refused = await next_of(child, "error")
+        await child.send_json_to({"type": "message", "id": "c1", "text": "たすけて"})
+        stored = await next_of(child, "ack")
+        at_listener = await next_of(staff, "message")
+        await child.disconnect()  # and its closing is handled as ever: the child is away
+        await asyncio.sleep(0.2)
+        away = await sync_to_async(
+            lambda: Conversation.objects.get(pk=conversation).child_away_since
+        )()
+        await staff.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert r["refused"]["code"] == "server_error" and r["refused"]["id"] == "c1"
+    assert r["refused"]["message"] and "disk" not in r["refused"]["message"]  # no internals
+    assert r["stored"]["id"] == "c1" and r["at_listener"]["text"] == "たすけて"
+    assert r["away"] is not None
+    assert "a frame could not be handled" in caplog.text
 
 
 def test_the_lines_flood_limit_holds_for_the_listener_too(

@@ -145,6 +145,69 @@ def test_a_listener_transfers_a_chat_to_a_colleague_who_then_has_it(
     assert Conversation.objects.get(pk=conversation).listener == two
 
 
+def test_a_console_that_comes_back_learns_what_became_of_its_chats_meanwhile(
+    start_chat: Callable[..., tuple[int, str]],
+    make_staff: Callable[..., User],
+    sign_in: Callable[..., Client],
+) -> None:
+    # The listener's connection drops (a deploy, a network blip). Meanwhile the child
+    # writes one last message and ends one chat, and a supervisor takes over the other.
+    ending, ending_token = start_chat()
+    handed, _handed_token = start_chat()
+    someone_elses, _ = start_chat()
+    listener_user = make_staff(Role.LISTENER, "tsu")
+    listener = sign_in(listener_user)
+    supervisor = sign_in(make_staff(Role.SUPERVISOR, "tsu"))
+    colleague = sign_in(make_staff(Role.LISTENER, "tsu"))
+
+    async def scenario() -> dict[str, Any]:
+        child, _ = await child_socket(ending, ending_token)
+        console, _ = await staff_socket(listener)
+        for _ in range(2):
+            await console.send_json_to({"type": "take_next"})
+            await next_of(console, "assigned")
+        await child.send_json_to({"type": "message", "id": "c1", "text": "あのね"})
+        first = await next_of(console, "message")
+        await console.disconnect()
+        await child.send_json_to({"type": "message", "id": "c2", "text": "やっぱりこわい"})
+        await next_of(child, "ack")
+        await child.send_json_to({"type": "end"})
+        await next_of(child, "end")
+        sup, _ = await staff_socket(supervisor)
+        await sup.send_json_to({"type": "takeover", "conversation": handed})
+        await next_of(sup, "assigned")
+        other, _ = await staff_socket(colleague)
+        await other.send_json_to({"type": "take_next"})
+        await next_of(other, "assigned")
+        back, welcome = await staff_socket(
+            listener, last_seq={str(ending): first["seq"]}, own=[ending, handed, someone_elses]
+        )
+        frames = await frames_for(back, 0.5)
+        for socket in (sup, other, back):
+            await socket.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert r["welcome"]["conversations"] == []  # no live chat of theirs any more
+    about_ending = [f for f in r["frames"] if f.get("conversation") == ending]
+    assert [f["type"] for f in about_ending] == ["message", "end"]
+    assert about_ending[0]["text"] == "やっぱりこわい"  # what came while away, once
+    assert about_ending[1]["reason"] == "child"
+    assert about_ending[1]["record_url"] == f"/staff/chat/{ending}/record/"
+    # The chat taken over, and one the console was never given, are simply not theirs:
+    # nothing about them, not even who has them now.
+    released = of_type(r["frames"], "released")
+    assert [(f["conversation"], f["to"]) for f in released] == [
+        (handed, None),
+        (someone_elses, None),
+    ]
+    assert not [
+        f
+        for f in r["frames"]
+        if f.get("conversation") in (handed, someone_elses) and f["type"] != "released"
+    ]
+
+
 def test_a_high_risk_message_alerts_the_supervisors_signed_in(
     start_chat: Callable[..., tuple[int, str]],
     make_staff: Callable[..., User],
@@ -276,6 +339,35 @@ def test_a_message_a_crash_left_unscored_is_scored_by_the_sweep(
     message.refresh_from_db()
     assert message.risk_rank >= 2
     assert raised.count() == 1
+
+
+def test_a_message_that_cannot_be_scored_stops_neither_the_others_nor_the_timers(
+    start_chat: Callable[..., tuple[int, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first, _ = start_chat()
+    second, _ = start_chat()
+    for conversation, text in ((first, "壊れた文"), (second, "しにたくなる")):
+        services.message_post(
+            conversation_id=conversation, sender="child", client_id="c1", text=text
+        )
+    Conversation.objects.filter(pk=first).update(child_away_since=timezone.now())
+    scoring = services.assess_text
+
+    def fails_on_one(text: str) -> Any:
+        if text == "壊れた文":  # a lexicon entry the scorer chokes on, say
+            raise ValueError("bad pattern")
+        return scoring(text)
+
+    monkeypatch.setattr(services, "assess_text", fails_on_one)
+
+    result = services.sweep(now=timezone.now() + timedelta(seconds=121))
+    assert result.assessed == 1  # the other child's message is scored
+    assert Message.objects.get(conversation_id=second).risk_rank >= 2
+    assert Message.objects.get(conversation_id=first).risk_rank is None  # tried again later
+    assert result.ended == {first: "left"}  # and the timers ran
+    assert f"message {first}#1 could not be scored" in caplog.text
 
 
 def test_calm_messages_are_recorded_together_and_only_once(

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +31,7 @@ from django_otp.models import Device
 
 from uketome.chat import selectors, services, store
 from uketome.chat.hub import (
+    GONE,
     SUPERVISORS_GROUP,
     Batch,
     conversation_group,
@@ -48,8 +51,11 @@ from uketome.core.permissions import (
     use_chat_console,
 )
 
+logger = logging.getLogger(__name__)
+
 MAX_FRAME_BYTES = 16384  # 2,000 characters even when JSON-escaped
 HELLO_TIMEOUT = 10.0
+MAX_OWN = 50  # chats a console may say it shows as its own in a hello
 
 #: Children's messages scored "none" (most), recorded together (the sweep scores again
 #: what a crash left pending).
@@ -93,11 +99,17 @@ def _messages() -> dict[str, str]:
         "not_yours": _("This chat is not yours."),
         "not_allowed": _("You may not do this."),
         "origin": _("This chat can only be used from this site's own pages."),
+        "server_error": _("Something went wrong on our side. Please try again."),
     }
 
 
 def _error(code: str, message: str = "", **extra: Any) -> dict[str, Any]:
     return {"type": "error", "code": code, "message": message or _messages().get(code, ""), **extra}
+
+
+def _echo(frame: dict[str, Any]) -> dict[str, Any]:
+    """What an error repeats of the frame it answers: its conversation and message id."""
+    return {k: frame[k] for k in ("conversation", "id") if isinstance(frame.get(k), int | str)}
 
 
 END_MESSAGES: dict[str, str] = {
@@ -139,11 +151,64 @@ class OrderedSocket(AsyncWebsocketConsumer):
         self.scope = scope
         self.channel_layer = None
         self.base_send = send
+        self.closed = False  # closed by us, or found gone: nothing more is sent
+        self.gone = False  # disconnect() has run
         try:
             while True:
-                await self.dispatch(await receive())
+                message = await receive()
+                try:
+                    await self.dispatch(message)
+                except StopConsumer:
+                    raise
+                except Exception as error:
+                    if message.get("type") != "websocket.receive":
+                        raise
+                    await self.failed(error)
         except StopConsumer:
             pass
+        except Exception:
+            if not self.gone:  # what the socket holds in the hub goes with it, always
+                self.gone = True
+                await self.disconnect(1011)
+            raise
+
+    async def failed(self, error: Exception) -> None:
+        """A frame's handling failed unexpectedly: logged, the sender told, the socket
+        lives on (its next frames, and its closing, are handled as ever)."""
+        if type(error).__name__ in GONE:
+            self.closed = True
+            return
+        logger.error("chat: a frame could not be handled", exc_info=error)
+        await self.send_json(_error("server_error", **_echo(getattr(self, "frame", None) or {})))
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self.gone = self.closed = True
+        await self.disconnect(message.get("code", 1005))
+        raise StopConsumer
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        """Nothing is sent after the socket closed (a frame still on its way when a chat
+        ends, or when the other side has gone: it resumes from its last seq)."""
+        if self.closed:
+            return
+        try:
+            await super().send(text_data, bytes_data, close)
+        except Exception as error:
+            if type(error).__name__ not in GONE:
+                raise
+            self.closed = True
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await super().close(code, reason)
+        except Exception as error:
+            if type(error).__name__ not in GONE:
+                raise
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch without its ``close_old_connections`` before every frame:
@@ -164,6 +229,7 @@ class OrderedSocket(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
     async def parse(self, text_data: str | None, bytes_data: bytes | None) -> dict[str, Any] | None:
+        self.frame: dict[str, Any] | None = None
         raw = text_data if text_data is not None else None
         if raw is None:
             await self.send_json(_error("bad_json"))
@@ -179,6 +245,7 @@ class OrderedSocket(AsyncWebsocketConsumer):
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.send_json(_error("bad_json"))
             return None
+        self.frame = frame  # the frame being handled (``failed`` names it)
         return frame
 
     async def follow(
@@ -251,15 +318,17 @@ class OrderedSocket(AsyncWebsocketConsumer):
             await hub.leave(group, self)
 
 
-def _child_opening(conversation_id: Any, token: Any) -> tuple[Conversation, Any] | None:
+def _child_opening(conversation_id: Any, token: Any) -> tuple[Conversation, Any, int] | None:
     """A child's hello in one trip to the database: the conversation the token opens (None:
-    not found, whether or not it exists), the line's chat rules, the child marked present."""
+    not found, whether or not it exists), the line's chat rules, the child marked present
+    (and the number of this hello, 0 for an ended chat)."""
     found = selectors.conversation_for_child(conversation_id, token)
     if found is None:
         return None
+    hello = 0
     if found.status != Status.ENDED:
-        services.child_present(conversation_id=found.pk, present=True)
-    return found, services.settings_for(found.line_id)
+        hello = services.child_here(conversation_id=found.pk)
+    return found, services.settings_for(found.line_id), hello
 
 
 def _flood_limit(conversation_id: int) -> tuple[int, int]:
@@ -277,6 +346,7 @@ def _child_welcome_data(conversation: Conversation) -> dict[str, Any]:
         position = selectors.queue_position(conversation)
         estimate = selectors.estimate_minutes(conversation.line_id, position, timezone.now())
     return {
+        "closes_at": selectors.closing_time(conversation),  # not sent in the welcome
         "last_seq": selectors.newest_seq_for_child(conversation.pk),
         "position": position,
         "estimate_minutes": estimate,
@@ -319,8 +389,10 @@ class ChildChatConsumer(OrderedSocket):
             timer.cancel()
         hub.children.discard(self)
         await self.leave_all()
-        if getattr(self, "conversation_id", None) and self.status != Status.ENDED:
-            await db(services.child_present)(conversation_id=self.conversation_id, present=False)
+        if getattr(self, "hello_number", 0) and self.status != Status.ENDED:
+            await db(services.child_gone)(
+                conversation_id=self.conversation_id, hello=self.hello_number
+            )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         frame = await self.parse(text_data, bytes_data)
@@ -376,14 +448,19 @@ class ChildChatConsumer(OrderedSocket):
             await self.send_json(_error("not_found"))
             await self.close(code=4404)
             return
-        found, rules = opened
+        found, rules, self.hello_number = opened
         last_seq = frame.get("last_seq")
         after = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
         self.conversation_id = found.pk
         self.line_id = found.line_id
         self.flood = rules.flood
 
+        closing: list[datetime] = []
+
         async def header(conversation: Conversation, data: dict[str, Any]) -> None:
+            closes_at = data.pop("closes_at")
+            if closes_at is not None:
+                closing.append(closes_at)
             self.status = conversation.status
             self.position = data["position"]
             await self.send_json(
@@ -400,20 +477,19 @@ class ChildChatConsumer(OrderedSocket):
         if conversation.status == Status.ENDED:
             await self.send_end(conversation.end_reason)
             return
-        if conversation.status == Status.ACTIVE and conversation.warned_at:
-            end_after = rules.end_after_seconds
-            quiet = conversation.last_child_message_at or conversation.claimed_at
-            if quiet is not None:
-                from datetime import timedelta
+        # The warnings still true, again (the child may have been offline when they came).
+        for closes_at in closing:
+            await self.send_warning("closing", closes_at)
+        quiet = services.quiet_since(conversation)
+        if conversation.status == Status.ACTIVE and conversation.warned_at and quiet:
+            await self.send_warning("inactive", quiet + timedelta(seconds=rules.end_after_seconds))
 
-                await self.send_json(
-                    {
-                        "type": "warning",
-                        "code": "inactive",
-                        "message": warning_message("inactive"),
-                        "ends_at": services._iso(quiet + timedelta(seconds=end_after)),
-                    }
-                )
+    async def send_warning(self, code: str, ends_at: datetime | str) -> None:
+        if isinstance(ends_at, datetime):
+            ends_at = services._iso(ends_at)
+        await self.send_json(
+            {"type": "warning", "code": code, "message": warning_message(code), "ends_at": ends_at}
+        )
 
     async def post(self, frame: dict[str, Any]) -> None:
         client_id = frame.get("id")
@@ -473,14 +549,7 @@ class ChildChatConsumer(OrderedSocket):
                 self.position = None
                 await self.send_json({"type": "status", "status": Status.ACTIVE, "at": event["at"]})
         elif kind == "warning":
-            await self.send_json(
-                {
-                    "type": "warning",
-                    "code": event["code"],
-                    "message": warning_message(event["code"]),
-                    "ends_at": event["ends_at"],
-                }
-            )
+            await self.send_warning(event["code"], event["ends_at"])
         elif kind == "end":
             async with self.lock:  # after any message still being delivered
                 pass
@@ -585,16 +654,15 @@ class StaffChatConsumer(OrderedSocket):
         try:
             await handler(frame)
         except services.ChatError as error:
-            extra = {
-                k: frame[k] for k in ("conversation", "id") if isinstance(frame.get(k), int | str)
-            }
-            await self.send_json(_error(error.code, error.message, **extra))
+            await self.send_json(_error(error.code, error.message, **_echo(frame)))
 
     async def do_ping(self, frame: dict[str, Any]) -> None:
         await self.send_json({"type": "pong"})
 
     async def do_hello(self, frame: dict[str, Any]) -> None:
-        seen = frame.get("last_seq") if isinstance(frame.get("last_seq"), dict) else {}
+        raw_seen, raw_own = frame.get("last_seq"), frame.get("own")
+        seen: dict[str, Any] = raw_seen if isinstance(raw_seen, dict) else {}
+        own: list[Any] = raw_own if isinstance(raw_own, list) else []
         mine = await db(selectors.active_for_listener)(self.user)
         snapshot = await hub.queue_snapshot()
         limit = await db(_max_limit)()
@@ -613,10 +681,29 @@ class StaffChatConsumer(OrderedSocket):
         if self.identity["can_supervise"]:
             await self.send_json(self._load(snapshot))
         self.greeted = True
+
+        def after(conversation_id: int) -> int:
+            value = seen.get(str(conversation_id), 0)
+            return value if isinstance(value, int) else 0
+
         for conversation in mine:
-            after = seen.get(str(conversation.pk), 0) if isinstance(seen, dict) else 0
             self.own.add(conversation.pk)
-            await self.follow(conversation.pk, after if isinstance(after, int) else 0)
+            await self.follow(conversation.pk, after(conversation.pk))
+        # The chats the console still shows as its own that are no longer (they ended or
+        # were handed on while it was away): what it missed of an ended one, then the end.
+        lost = [i for i in own[:MAX_OWN] if type(i) is int and i not in self.own]
+        ended = await db(selectors.ended_with_listener)(self.user, lost) if lost else []
+        for conversation in ended:
+            self.own.add(conversation.pk)
+            await self.follow(conversation.pk, after(conversation.pk))
+            await self.hub_event(
+                conversation_group(conversation.pk),
+                {"kind": "end", "conversation": conversation.pk, "reason": conversation.end_reason},
+            )
+        for conversation_id in sorted(set(lost) - {c.pk for c in ended}):
+            await self.send_json(
+                {"type": "released", "conversation": conversation_id, "reason": "gone", "to": None}
+            )
 
     async def do_take_next(self, frame: dict[str, Any]) -> None:
         line = frame.get("line") if isinstance(frame.get("line"), int) else None
@@ -717,7 +804,7 @@ class StaffChatConsumer(OrderedSocket):
 
     async def do_unwatch(self, frame: dict[str, Any]) -> None:
         conversation_id = frame.get("conversation")
-        if conversation_id in self.watching and isinstance(conversation_id, int):
+        if isinstance(conversation_id, int) and conversation_id in self.watching:
             self.watching.discard(conversation_id)
             if conversation_id not in self.own:
                 await self.unfollow(conversation_id)

@@ -128,6 +128,9 @@ class Conversation(TimeStampedModel):
     warned_at = models.DateTimeField(null=True, blank=True)
     closing_warned_at = models.DateTimeField(null=True, blank=True)
     child_away_since = models.DateTimeField(null=True, blank=True)
+    # How many times the child's page has said hello (each socket remembers its number:
+    # only the newest one's closing marks the child away).
+    child_hellos = models.PositiveIntegerField(default=0)
     transcript_removed_at = models.DateTimeField(_("transcript removed"), null=True, blank=True)
 
     objects: ClassVar[models.Manager[Conversation]]

@@ -15,6 +15,8 @@ from uketome.chat.models import CHILD_VISIBLE, RISK_CODES, Conversation, Message
 from uketome.chat.services import _iso, _name, item_event, settings_for, token_hash
 from uketome.core.audit import audit_record
 from uketome.core.permissions import Rule, view_chat, watch_chat
+from uketome.helpline.hours import Schedule, closes_at
+from uketome.helpline.models import Line
 
 ESTIMATE_WINDOW = timedelta(minutes=60)
 
@@ -80,6 +82,14 @@ def active_for_listener(user: Any) -> list[Conversation]:
         Conversation.objects.filter(listener=user, status=Status.ACTIVE)
         .select_related("line", "listener")
         .order_by("claimed_at")
+    )
+
+
+def ended_with_listener(user: Any, conversation_ids: list[int]) -> list[Conversation]:
+    """Which of ``conversation_ids`` ended with ``user`` as their listener (a console that
+    comes back gets their end, and the contact record to fill in)."""
+    return list(
+        Conversation.objects.filter(pk__in=conversation_ids, listener=user, status=Status.ENDED)
     )
 
 
@@ -224,3 +234,13 @@ def transcript_for_reading(user: Any, pk: int, *, reason: str = "") -> Conversat
 
 def transcript(conversation: Conversation) -> list[Message]:
     return list(conversation.messages.select_related("author").order_by("seq"))
+
+
+def closing_time(conversation: Conversation, now: datetime | None = None) -> datetime | None:
+    """When the conversation's line closes, if the chat has been warned of it (the warning
+    is sent again to a child who comes back), else None."""
+    if conversation.closing_warned_at is None or conversation.status == Status.ENDED:
+        return None
+    now = now or timezone.now()
+    line = Line.objects.prefetch_related("hours", "annual_closures").get(pk=conversation.line_id)
+    return closes_at(Schedule.of(line, now), now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import re
 import secrets
 import unicodedata
@@ -18,8 +19,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,6 +51,8 @@ from uketome.helpline.selectors import home_site
 
 if TYPE_CHECKING:
     from uketome.triage import Assessment
+
+logger = logging.getLogger(__name__)
 
 MAX_CHARS = 2000
 MAX_TOPICS = 5
@@ -136,15 +139,26 @@ def conversation_start(
     return conversation, token
 
 
-def child_present(*, conversation_id: int, present: bool, now: datetime | None = None) -> None:
-    """The child's socket opened (present) or closed: a waiting child who stays away is
-    taken out of the queue by ``sweep``."""
-    now = now or timezone.now()
-    queryset = Conversation.objects.filter(pk=conversation_id)
-    if present:
-        queryset.exclude(child_away_since=None).update(child_away_since=None)
-    else:
-        queryset.filter(child_away_since=None).update(child_away_since=now)
+def child_here(*, conversation_id: int) -> int:
+    """The child's socket said hello: the child is present. Returns the number of this
+    hello, which the socket gives back when it closes (``child_gone``)."""
+    with transaction.atomic():  # the number read is this hello's own (the row is locked)
+        Conversation.objects.filter(pk=conversation_id).update(
+            child_hellos=F("child_hellos") + 1, child_away_since=None
+        )
+        return int(
+            Conversation.objects.values_list("child_hellos", flat=True).get(pk=conversation_id)
+        )
+
+
+def child_gone(*, conversation_id: int, hello: int, now: datetime | None = None) -> None:
+    """The child's socket that said hello number ``hello`` closed: the child is away
+    (a waiting child who stays away is taken out of the queue by ``sweep``), unless a
+    later hello has come meanwhile, on this process or another: a phone that changed
+    networks opens its new socket before the server notices that the old one is dead."""
+    Conversation.objects.filter(
+        pk=conversation_id, child_hellos=hello, child_away_since=None
+    ).update(child_away_since=now or timezone.now())
 
 
 # --- messages -----------------------------------------------------------------------------
@@ -422,7 +436,15 @@ def assess_pending(now: datetime | None = None) -> int:
     pending = Message.objects.filter(
         risk_rank__isnull=True, created_at__lte=now - ASSESS_GRACE
     ).order_by("conversation_id", "seq")[:500]
-    return sum(1 for message in pending if message_assess(message) is not None)
+    scored = 0
+    for message in pending:
+        try:
+            scored += message_assess(message) is not None
+        except Exception:  # one message that cannot be scored stops neither the others
+            logger.exception(
+                "chat: message %s#%s could not be scored", message.conversation_id, message.seq
+            )
+    return scored
 
 
 def _risk_raised(message: Message, assessment: Any) -> None:
@@ -616,6 +638,18 @@ def conversation_end(
 # --- timers -------------------------------------------------------------------------------
 
 
+#: Since when an active chat has waited for the child: the child's last message or, if
+#: later, the moment a listener took the chat (what the child wrote while waiting in the
+#: queue did not wait for an answer from anyone).
+QUIET_SINCE = Greatest(Coalesce("last_child_message_at", "claimed_at"), "claimed_at")
+
+
+def quiet_since(conversation: Conversation) -> datetime | None:
+    """``QUIET_SINCE`` of one conversation read already."""
+    times = [t for t in (conversation.last_child_message_at, conversation.claimed_at) if t]
+    return max(times) if times else None
+
+
 @dataclass
 class SweepResult:
     warned: list[int] = field(default_factory=list)
@@ -628,7 +662,11 @@ def sweep(now: datetime | None = None) -> SweepResult:
     is a conditional UPDATE): the inactivity warning and end, closing time, waiting
     children who left, and children's messages left unassessed."""
     now = now or timezone.now()
-    result = SweepResult(assessed=assess_pending(now))
+    result = SweepResult()
+    try:  # nor the timers
+        result.assessed = assess_pending(now)
+    except Exception:
+        logger.exception("chat: the messages left unscored could not be read")
     live = Conversation.objects.filter(status__in=[Status.WAITING, Status.ACTIVE])
     line_ids = set(live.values_list("line_id", flat=True))
     if not line_ids:
@@ -650,8 +688,7 @@ def sweep(now: datetime | None = None) -> SweepResult:
                 ):
                     _publish_warning(pk, "closing", closing)
                     result.warned.append(pk)
-        quiet_since = Coalesce("last_child_message_at", "claimed_at")
-        active = on_line.filter(status=Status.ACTIVE).annotate(quiet_since=quiet_since)
+        active = on_line.filter(status=Status.ACTIVE).annotate(quiet_since=QUIET_SINCE)
         end_before = now - timedelta(seconds=rules.end_after_seconds)
         for pk in active.filter(quiet_since__lte=end_before).values_list("pk", flat=True):
             if conversation_end(conversation_id=pk, reason=EndReason.INACTIVE, now=now):

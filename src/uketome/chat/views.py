@@ -234,6 +234,7 @@ def console(request: HttpRequest) -> HttpResponse:
         "online": _("Connected."),
         "ended": _("The chat has ended."),
         "released": _("This chat was handed to %(name)s."),
+        "released_gone": _("This chat is no longer yours."),
         "warned": _("The child was warned about inactivity."),
         "closing": _("The line closes in a few minutes."),
         "alert": _("High risk in chat #%(id)s"),

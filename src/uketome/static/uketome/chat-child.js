@@ -77,6 +77,9 @@ let socketPath = "/ws/chat/";
 function connect(path) {
   if (path) socketPath = path;
   if (state.ended || !state.token) return;
+  // One socket at a time: the "online" event and the retry timer may both call this.
+  clearTimeout(state.reconnectTimer);
+  if (state.socket) return;
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
   const socket = new WebSocket(scheme + location.host + socketPath);
   state.socket = socket;
@@ -107,7 +110,7 @@ function connect(path) {
     // Jittered, so that after a server restart every page does not come back at once.
     const delay = Math.min(5000, 300 * 2 ** state.retry) * (0.5 + Math.random());
     state.retry += 1;
-    setTimeout(() => connect(), delay);
+    state.reconnectTimer = setTimeout(() => connect(), delay);
   });
 }
 

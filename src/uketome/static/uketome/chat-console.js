@@ -25,11 +25,18 @@ function newId() {
 }
 
 function connect() {
+  // One socket at a time: the "online" event and the retry timer may both call this.
+  clearTimeout(state.reconnectTimer);
+  if (state.socket) return;
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
   const socket = new WebSocket(scheme + location.host + "/ws/staff/chat/");
   state.socket = socket;
   socket.addEventListener("open", () => {
-    socket.send(JSON.stringify({ type: "hello", last_seq: state.lastSeq }));
+    // The chats shown as one's own: the server says which ended or went to someone else.
+    const own = [...state.panels]
+      .filter(([, panel]) => panel.dataset.role === "own" && !panel.dataset.closed)
+      .map(([id]) => Number(id));
+    socket.send(JSON.stringify({ type: "hello", last_seq: state.lastSeq, own }));
   });
   socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
   socket.addEventListener("close", () => {
@@ -39,9 +46,21 @@ function connect() {
     // Jittered, so that after a server restart every page does not come back at once.
     const delay = Math.min(5000, 300 * 2 ** state.retry) * (0.5 + Math.random());
     state.retry += 1;
-    setTimeout(connect, delay);
+    state.reconnectTimer = setTimeout(connect, delay);
   });
 }
+
+// Offline: the socket is as good as gone; close it, and reconnect as soon as the network
+// is back (the hello then says which chats the console still shows as its own).
+window.addEventListener("offline", () => {
+  if (state.socket) state.socket.close();
+});
+window.addEventListener("online", () => {
+  if (!state.socket) {
+    state.retry = 0;
+    connect();
+  }
+});
 
 function send(frame) {
   if (state.socket && state.socket.readyState === WebSocket.OPEN) {
@@ -84,7 +103,10 @@ function handle(frame) {
       openPanel(frame.conversation, "watch");
       break;
     case "released":
-      closeRole(frame.conversation, fill(words.released, { name: frame.to || "" }));
+      closeRole(
+        frame.conversation,
+        frame.to ? fill(words.released, { name: frame.to }) : words.released_gone,
+      );
       break;
     case "message":
       addMessage(frame);
@@ -198,6 +220,8 @@ function openPanel(summary, role) {
     if (!(key in state.lastSeq)) state.lastSeq[key] = 0;
   }
   panel.dataset.role = role;
+  delete panel.dataset.closed; // (a chat handed back to this console is live again)
+  panel.querySelector(".panel-actions").hidden = false;
   panel.querySelector(".title").textContent = `#${summary.id} ${summary.line_name}`;
   panel.querySelector(".risk").textContent = `${words.risk}: ${summary.risk}`;
   panel.querySelector(".role").textContent = role === "watch" ? words.watching : "";
@@ -370,6 +394,7 @@ function closeRole(conversation, text) {
   notice(conversation, text);
   const panel = state.panels.get(String(conversation));
   if (!panel) return;
+  panel.dataset.closed = "1";
   panel.querySelector(".compose").hidden = true;
   panel.querySelector(".panel-actions").hidden = true;
 }
@@ -386,6 +411,7 @@ function ended(frame) {
   const panel = state.panels.get(key);
   if (!panel) return;
   notice(frame.conversation, words.ended);
+  panel.dataset.closed = "1";
   for (const selector of [".compose", ".side", ".whisper", ".panel-actions"]) {
     panel.querySelector(selector).hidden = true;
   }
