@@ -164,3 +164,113 @@ def test_a_delivery_goes_out_at_once_and_one_that_must_wait_goes_out_in_its_turn
     assert outcome == {"at_once": ["1"], "while_busy": ["1"], "in_the_end": ["1", "2", "3"]}
     failures = [r.exc_info[1] for r in caplog.records if r.exc_info]
     assert sorted(str(error) for error in failures) == ["あとで届かない", "届かない"]
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _pubsub_layer(settings: Any, url: str) -> None:
+    """The channel layer of a server started with ``UKETOME_REDIS_URL`` (settings.py)."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [url]},
+        }
+    }
+
+
+class Ear:
+    """A socket as the hub sees it: what it heard."""
+
+    def __init__(self) -> None:
+        self.heard = asyncio.Event()
+
+    async def hub_event(self, group: str, event: dict[str, Any]) -> None:
+        self.heard.set()
+
+
+async def _from_another_process(group: str) -> None:
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    other = RedisPubSubChannelLayer(hosts=[REDIS_URL])
+    event = {"kind": "typing", "conversation": 0, "side": "child", "on": True}
+    message = {"type": "chat.event", "origin": "another-process", "group": group, "event": event}
+    await other.group_send(group, message)
+    await other.flush()
+
+
+async def _stop(hub: Any) -> None:
+    for task in hub.tasks:
+        task.cancel()
+    if hub.layer is not None:
+        await hub.layer.flush()
+
+
+@pytest.mark.redis
+def test_sockets_that_join_while_the_hub_connects_to_redis_all_hear_the_other_processes(
+    settings: Any,
+) -> None:
+    # After a restart every socket comes back at once, the first while the process is
+    # still connecting to Redis.
+    import uuid
+
+    from tests.conftest import port_open
+    from uketome.chat.hub import Hub
+
+    if not port_open("127.0.0.1", 6379):
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    _pubsub_layer(settings, REDIS_URL)
+    group = f"chat.c.test-{uuid.uuid4().hex}"
+
+    async def scenario() -> None:
+        hub = Hub()
+        ears = [Ear() for _ in range(5)]
+        try:
+            await asyncio.gather(*(hub.join(group, ear) for ear in ears))
+            await _from_another_process(group)
+            await asyncio.wait_for(asyncio.gather(*(e.heard.wait() for e in ears)), 10)
+        finally:
+            await _stop(hub)
+
+    run_async(scenario)
+
+
+@pytest.mark.redis
+def test_with_redis_unreachable_a_socket_is_refused_the_timers_run_and_a_later_one_connects(
+    settings: Any,
+) -> None:
+    import uuid
+
+    from tests.conftest import port_open
+    from uketome.chat.hub import Hub
+
+    if not port_open("127.0.0.1", 6379):
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    group = f"chat.c.test-{uuid.uuid4().hex}"
+
+    async def scenario() -> dict[str, Any]:
+        hub = Hub()
+        try:
+            _pubsub_layer(settings, "redis://127.0.0.1:1/0")  # nothing listens there
+            try:
+                await asyncio.wait_for(hub.join(group, Ear()), 30)
+            except Exception as error:  # whatever the driver raises
+                refused: Exception | None = error
+            else:
+                refused = None
+            sweeps = [t for t in hub.tasks if "_sweep_forever" in repr(t.get_coro())]
+            timers = bool(sweeps) and not any(t.done() for t in sweeps)
+            left_in = dict(hub.members)
+            _pubsub_layer(settings, REDIS_URL)  # Redis is back
+            later = Ear()
+            await hub.join(group, later)
+            await _from_another_process(group)
+            await asyncio.wait_for(later.heard.wait(), 10)
+            return {"refused": refused, "timers": timers, "left_in": left_in}
+        finally:
+            await _stop(hub)
+
+    r = run_async(scenario)
+    assert r["refused"] is not None
+    assert r["timers"]  # the sweep runs without Redis
+    assert r["left_in"] == {}  # the refused socket is not counted as a member

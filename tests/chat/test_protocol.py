@@ -355,6 +355,47 @@ def test_the_child_can_end_at_any_time_and_the_listener_is_sent_to_the_record(
     assert r["welcome"]["status"] == "ended" and r["replayed_end"]["reason"] == "child"
 
 
+def test_the_end_never_overtakes_a_message_stored_before_it(
+    start_chat: Callable[..., tuple[int, str]],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    # The child's last message is stored, but its event is late (another process's path)
+    # or lost (the layer is at-most-once); the listener's end comes first.
+    from uketome.chat import services
+    from uketome.chat.hub import hub
+
+    conversation, token = start_chat()
+    listener = sign_in(personas["listener_tsu"])
+
+    def stored_unannounced() -> None:
+        hub.capture(lambda group, event: None)  # the event does not come
+        try:
+            services.message_post(
+                conversation_id=conversation, sender="child", client_id="last", text="ありがとう"
+            )
+        finally:
+            hub.capture(None)
+
+    async def scenario() -> dict[str, Any]:
+        child, _ = await child_socket(conversation, token)
+        staff, _ = await staff_socket(listener)
+        await staff.send_json_to({"type": "take_next"})
+        await next_of(staff, "assigned")
+        await sync_to_async(stored_unannounced)()
+        await staff.send_json_to({"type": "end", "conversation": conversation})
+        at_staff = await frames_until(staff, lambda f: f["type"] == "end")
+        at_child = await frames_until(child, lambda f: f["type"] == "end")
+        await staff.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    for frames in (r["at_staff"], r["at_child"]):
+        shown = [f for f in frames if f["type"] in ("message", "end")]
+        assert [f["type"] for f in shown] == ["message", "end"]
+        assert shown[0]["text"] == "ありがとう"
+
+
 def test_a_waiting_child_who_stays_away_leaves_the_queue(
     start_chat: Callable[..., tuple[int, str]],
 ) -> None:

@@ -403,6 +403,38 @@ def test_a_message_that_could_not_be_stored_is_refused_with_its_id_and_the_chat_
     assert "a frame could not be handled" in caplog.text
 
 
+def test_a_hello_the_server_cannot_answer_closes_the_socket_so_the_page_tries_again(
+    start_chat: Callable[..., tuple[int, str]], settings: Any
+) -> None:
+    # Redis unreachable (a deploy with UKETOME_REDIS_URL, Redis restarting): the child's
+    # socket cannot join its chat.
+    conversation, token = start_chat()
+
+    async def scenario() -> dict[str, Any]:
+        default = settings.CHANNEL_LAYERS
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},  # nothing listens there
+            }
+        }
+        socket = WebsocketCommunicator(application, "/ws/chat/", headers=ORIGIN)
+        await socket.connect()
+        hello = {"type": "hello", "conversation": conversation, "token": token, "last_seq": 0}
+        await socket.send_json_to(hello)
+        refused = await socket.receive_json_from(timeout=30)
+        closed = await socket.receive_output(timeout=5)
+        settings.CHANNEL_LAYERS = default  # back
+        again, welcome = await child_socket(conversation, token)
+        await again.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert r["refused"]["code"] == "server_error" and r["refused"]["message"]
+    assert r["closed"] == {"type": "websocket.close", "code": 1011}
+    assert r["welcome"]["status"] == "waiting"
+
+
 def test_the_lines_flood_limit_holds_for_the_listener_too(
     start_chat: Callable[..., tuple[int, str]],
     chat_line: Line,

@@ -208,6 +208,60 @@ def test_a_console_that_comes_back_learns_what_became_of_its_chats_meanwhile(
     ]
 
 
+def test_a_watcher_stops_following_a_chat_handed_to_another_site(
+    start_chat: Callable[..., tuple[int, str]],
+    make_staff: Callable[..., User],
+    sign_in: Callable[..., Client],
+) -> None:
+    conversation, token = start_chat()
+    first = make_staff(Role.LISTENER, "tsu")
+    colleague = make_staff(Role.LISTENER, "tsu")
+    elsewhere = make_staff(Role.LISTENER, "suzuka")
+    listener, supervisor = sign_in(first), sign_in(make_staff(Role.SUPERVISOR, "tsu"))
+    second = sign_in(colleague)
+
+    async def scenario() -> dict[str, Any]:
+        child, _ = await child_socket(conversation, token)
+        a, _ = await staff_socket(listener)
+        b, _ = await staff_socket(second)
+        sup, _ = await staff_socket(supervisor)
+        await a.send_json_to({"type": "take_next"})
+        await next_of(a, "assigned")
+        await sup.send_json_to({"type": "watch", "conversation": conversation, "last_seq": 0})
+        await next_of(sup, "watching")
+        # Within the site: the supervisor goes on watching.
+        await a.send_json_to({"type": "transfer", "conversation": conversation, "to": colleague.pk})
+        await next_of(b, "assigned")
+        same_site = await frames_for(sup, 0.5)
+        await child.send_json_to({"type": "message", "id": "c1", "text": "まだ話したい"})
+        still_heard = await next_of(sup, "message")
+        # To another site: the supervisor of the first site no longer may.
+        await b.send_json_to({"type": "transfer", "conversation": conversation, "to": elsewhere.pk})
+        moved = await next_of(sup, "released")
+        await child.send_json_to({"type": "message", "id": "c2", "text": "ひみつの話"})
+        await next_of(child, "ack")
+        after = await frames_for(sup, 0.5)
+        await sup.send_json_to(
+            {"type": "whisper", "conversation": conversation, "id": "w1", "text": "どう?"}
+        )
+        whisper = await next_of(sup, "error")
+        for socket in (child, a, b, sup):
+            await socket.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert not of_type(r["same_site"], "released")
+    assert r["still_heard"]["text"] == "まだ話したい"
+    assert r["moved"] == {
+        "type": "released",
+        "conversation": conversation,
+        "reason": "moved",
+        "to": None,
+    }
+    assert not of_type(r["after"], "message")  # nothing of the child's after the move
+    assert r["whisper"]["code"] == "not_yours"
+
+
 def test_a_high_risk_message_alerts_the_supervisors_signed_in(
     start_chat: Callable[..., tuple[int, str]],
     make_staff: Callable[..., User],

@@ -49,6 +49,7 @@ from uketome.core.permissions import (
     take_over_chat,
     transfer_chat,
     use_chat_console,
+    watch_chat,
 )
 
 logger = logging.getLogger(__name__)
@@ -179,7 +180,10 @@ class OrderedSocket(AsyncWebsocketConsumer):
             self.closed = True
             return
         logger.error("chat: a frame could not be handled", exc_info=error)
-        await self.send_json(_error("server_error", **_echo(getattr(self, "frame", None) or {})))
+        frame = getattr(self, "frame", None) or {}
+        await self.send_json(_error("server_error", **_echo(frame)))
+        if frame.get("type") == "hello":  # nothing opened: the page tries again, anew
+            await self.close(code=1011)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.gone = self.closed = True
@@ -296,6 +300,21 @@ class OrderedSocket(AsyncWebsocketConsumer):
             if not self.is_child or event["from"] in CHILD_VISIBLE:
                 await self.send_item(event)
             self.delivered[conversation_id] = seq
+
+    async def catch_up(self, event: dict[str, Any]) -> None:
+        """Before an event that closes a conversation (its ``last_seq``: the newest item
+        there will ever be), whatever of it this socket has not had yet: an item whose
+        event comes later by another path (or was lost on the layer) is not waited for."""
+        conversation_id, last = event["conversation"], event.get("last_seq")
+        async with self.lock:  # after any message still being delivered
+            have = self.delivered.get(conversation_id)
+            if have is None or not isinstance(last, int) or last <= have:
+                return
+            for item in await db(selectors.items_between)(
+                conversation_id, have, last, child=self.is_child
+            ):
+                await self.send_item(item)
+            self.delivered[conversation_id] = last
 
     async def send_ack(self, posted: services.Posted) -> None:
         """The answer to one's own message. A new one goes through the ordered path (the
@@ -551,8 +570,7 @@ class ChildChatConsumer(OrderedSocket):
         elif kind == "warning":
             await self.send_warning(event["code"], event["ends_at"])
         elif kind == "end":
-            async with self.lock:  # after any message still being delivered
-                pass
+            await self.catch_up(event)  # every message before the end, then the end
             await self.send_end(event["reason"])
 
     async def queue_update(self, snapshot: dict[str, Any]) -> None:
@@ -698,7 +716,12 @@ class StaffChatConsumer(OrderedSocket):
             await self.follow(conversation.pk, after(conversation.pk))
             await self.hub_event(
                 conversation_group(conversation.pk),
-                {"kind": "end", "conversation": conversation.pk, "reason": conversation.end_reason},
+                {
+                    "kind": "end",
+                    "conversation": conversation.pk,
+                    "reason": conversation.end_reason,
+                    "last_seq": conversation.last_seq,
+                },
             )
         for conversation_id in sorted(set(lost) - {c.pk for c in ended}):
             await self.send_json(
@@ -896,6 +919,8 @@ class StaffChatConsumer(OrderedSocket):
                     "listener": event.get("listener"),
                 }
             )
+            if conversation_id in self.watching and conversation_id not in self.own:
+                await self._may_still_watch(conversation_id)
         elif kind == "warning":
             await self.send_json(
                 {
@@ -906,8 +931,7 @@ class StaffChatConsumer(OrderedSocket):
                 }
             )
         elif kind == "end":
-            async with self.lock:
-                pass
+            await self.catch_up(event)
             frame: dict[str, Any] = {
                 "type": "end",
                 "conversation": conversation_id,
@@ -946,6 +970,17 @@ class StaffChatConsumer(OrderedSocket):
                 )
                 if conversation_id not in self.watching:
                     await self.unfollow(conversation_id)
+
+    async def _may_still_watch(self, conversation_id: int) -> None:
+        """The chat changed hands: a watcher whose role no longer covers it (it went to a
+        listener of another site) stops following it."""
+        allowed = await db(selectors.live_conversation_for)(self.user, conversation_id, watch_chat)
+        if allowed is None and conversation_id in self.watching:
+            self.watching.discard(conversation_id)
+            await self.unfollow(conversation_id)
+            await self.send_json(
+                {"type": "released", "conversation": conversation_id, "reason": "moved", "to": None}
+            )
 
     async def queue_update(self, snapshot: dict[str, Any]) -> None:
         if not getattr(self, "greeted", False):

@@ -288,21 +288,34 @@ class Hub:
         self.snapshot: dict[str, Any] | None = None
         self.snapshot_at = (-1, 0.0)  # (queue_version, monotonic time) it was read at
         self.snapshot_reading: asyncio.Future[tuple[dict[str, Any], int]] | None = None
+        self.connecting: asyncio.Task[None] | None = None  # to the channel layer
+        self.subscribing: dict[str, asyncio.Task[None]] = {}  # group: its group_add
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
+        """Start the hub in the running loop: its timers, and its channel on the layer
+        (with ``UKETOME_REDIS_URL``). Sockets that join at once (all of them, after a
+        restart) wait for the one connection; one that failed (Redis unreachable) is
+        tried again by the next socket, and the timers run meanwhile."""
         loop = asyncio.get_running_loop()
-        if self.loop is loop:
-            return
-        self.__init__()  # type: ignore[misc]  # a new loop: nothing of the old one is valid
-        self.loop = loop
+        if self.loop is not loop:
+            self.__init__()  # type: ignore[misc]  # a new loop: nothing of the old one is valid
+            self.loop = loop
+            self.tasks.append(loop.create_task(self._sweep_forever()))
+        if _failed(self.connecting):
+            self.connecting = None
+        if self.connecting is None:
+            self.connecting = loop.create_task(self._connect_layer())
+        await asyncio.shield(self.connecting)
+
+    async def _connect_layer(self) -> None:
         layer = get_channel_layer()
-        if layer is not None and not isinstance(layer, InMemoryChannelLayer):
-            self.layer = layer
-            self.channel = await layer.new_channel()
-            self.tasks.append(loop.create_task(self._read_layer()))
-            await layer.group_add(QUEUE_GROUP, self.channel)
-        self.tasks.append(loop.create_task(self._sweep_forever()))
+        if layer is None or isinstance(layer, InMemoryChannelLayer):
+            return
+        channel = await layer.new_channel()
+        await layer.group_add(QUEUE_GROUP, channel)
+        self.layer, self.channel = layer, channel
+        self.tasks.append(asyncio.get_running_loop().create_task(self._read_layer()))
 
     async def _read_layer(self) -> None:
         if self.layer is None or self.channel is None:
@@ -335,11 +348,25 @@ class Hub:
 
     # --- membership --------------------------------------------------------------------
     async def join(self, group: str, member: Member) -> None:
+        """Hear ``group``'s events from now on: in this process at once, from the others
+        once the process's subscription to the group is made (every member joining
+        meanwhile waits for that one subscription). Raises, and leaves the member out,
+        if it cannot be made."""
         await self.start()
-        first = not self.members[group]
         self.members[group].add(member)
-        if first and self.layer is not None and group != QUEUE_GROUP:
-            await self.layer.group_add(group, self.channel)
+        if self.layer is None or group == QUEUE_GROUP:
+            return
+        subscribing = self.subscribing.get(group)
+        if subscribing is None or _failed(subscribing):
+            subscribing = asyncio.get_running_loop().create_task(
+                self.layer.group_add(group, self.channel)
+            )
+            self.subscribing[group] = subscribing
+        try:
+            await asyncio.shield(subscribing)
+        except BaseException:
+            await self.leave(group, member)
+            raise
 
     async def leave(self, group: str, member: Member) -> None:
         members = self.members.get(group)
@@ -348,7 +375,8 @@ class Hub:
         members.discard(member)
         if not members:
             del self.members[group]
-            if self.layer is not None and group != QUEUE_GROUP:
+            subscribed = self.subscribing.pop(group, None)
+            if self.layer is not None and group != QUEUE_GROUP and not _failed(subscribed):
                 try:
                     await self.layer.group_discard(group, self.channel)
                 except Exception:
@@ -546,6 +574,11 @@ class _Rest:
                     waiting_for = self.coroutine.send(sent)
                 except StopIteration as stop:
                     return stop.value
+
+
+def _failed(task: asyncio.Future[Any] | None) -> bool:
+    """Whether ``task`` has ended without doing its work (failed or cancelled)."""
+    return task is not None and task.done() and (task.cancelled() or task.exception() is not None)
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:

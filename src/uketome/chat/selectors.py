@@ -15,7 +15,7 @@ from uketome.chat.models import CHILD_VISIBLE, RISK_CODES, Conversation, Message
 from uketome.chat.services import _iso, _name, item_event, settings_for, token_hash
 from uketome.core.audit import audit_record
 from uketome.core.permissions import Rule, view_chat, watch_chat
-from uketome.helpline.hours import Schedule, closes_at
+from uketome.helpline.hours import Schedule, closes_at, current_period
 from uketome.helpline.models import Line
 
 ESTIMATE_WINDOW = timedelta(minutes=60)
@@ -138,15 +138,28 @@ def queue_position(conversation: Conversation) -> int:
 
 
 def estimate_minutes(line_id: int, position: int, now: datetime) -> int | None:
-    """An honest guess: from how many chats were answered in the last hour. None when
-    nobody was answered (then we cannot say)."""
-    answered = Conversation.objects.filter(
-        line_id=line_id, claimed_at__gte=now - ESTIMATE_WINDOW
-    ).count()
+    """An honest guess of the wait at ``position``: at the pace chats were answered lately.
+    None when nobody was answered (then we cannot say)."""
+    return _estimate(minutes_per_chat(line_id, now), position)
+
+
+def minutes_per_chat(line_id: int, now: datetime) -> float | None:
+    """The minutes between chats answered on the line in the last hour, or since it opened
+    if that was later (at 16:10 on a line open since 16:00, six answered is one every 100 s,
+    not one every 10 minutes). None when nobody was answered."""
+    since = now - ESTIMATE_WINDOW
+    line = Line.objects.prefetch_related("hours", "annual_closures").get(pk=line_id)
+    period = current_period(Schedule.of(line, now), now)
+    if period is not None and period[0] > since:
+        since = period[0]
+    answered = Conversation.objects.filter(line_id=line_id, claimed_at__gte=since).count()
     if not answered:
         return None
-    per_chat = ESTIMATE_WINDOW.total_seconds() / 60 / answered
-    return max(1, math.ceil(position * per_chat))
+    return max((now - since).total_seconds(), 60.0) / 60 / answered
+
+
+def _estimate(per_chat: float | None, position: int) -> int | None:
+    return None if per_chat is None else max(1, math.ceil(position * per_chat))
 
 
 def queue_snapshot(now: datetime | None = None) -> dict[str, Any]:
@@ -178,12 +191,9 @@ def queue_snapshot(now: datetime | None = None) -> dict[str, Any]:
                 "risk_rank": conversation.risk_rank,
             }
         )
-    per_chat: dict[int, int | None] = {}
-    for line_id in counters:
-        per_chat[line_id] = estimate_minutes(line_id, 1, now)
-    for entry in positions.values():
-        one = per_chat.get(entry["line"])
-        entry["estimate_minutes"] = None if one is None else one * entry["position"]
+    per_chat = {line_id: minutes_per_chat(line_id, now) for line_id in counters}
+    for entry in positions.values():  # as in the welcome (``estimate_minutes``)
+        entry["estimate_minutes"] = _estimate(per_chat[entry["line"]], entry["position"])
     active = list(
         Conversation.objects.filter(status=Status.ACTIVE)
         .select_related("line", "listener")

@@ -622,14 +622,20 @@ def conversation_end(
         ).update(status=Status.ENDED, ended_at=now, end_reason=reason)
         if not ended:
             return False
+        # Final: nothing is stored in an ended chat (and the row is ours until the commit).
+        conversation = Conversation.objects.get(pk=conversation_id)
         if actor is not None:
-            conversation = Conversation.objects.get(pk=conversation_id)
             audit_record(
                 actor=actor, action="chat.ended", target=conversation, data={"reason": reason}
             )
         publish_on_commit(
             conversation_group(conversation_id),
-            {"kind": "end", "conversation": conversation_id, "reason": reason},
+            {
+                "kind": "end",
+                "conversation": conversation_id,
+                "reason": reason,
+                "last_seq": conversation.last_seq,  # each socket has all before the end
+            },
         )
         publish_on_commit(QUEUE_GROUP, {"kind": "queue"})
     return True

@@ -235,6 +235,7 @@ def console(request: HttpRequest) -> HttpResponse:
         "ended": _("The chat has ended."),
         "released": _("This chat was handed to %(name)s."),
         "released_gone": _("This chat is no longer yours."),
+        "watch_ended": _("This chat moved to another site: you no longer watch it."),
         "warned": _("The child was warned about inactivity."),
         "closing": _("The line closes in a few minutes."),
         "alert": _("High risk in chat #%(id)s"),

@@ -102,12 +102,13 @@ function handle(frame) {
     case "watching":
       openPanel(frame.conversation, "watch");
       break;
-    case "released":
-      closeRole(
-        frame.conversation,
-        frame.to ? fill(words.released, { name: frame.to }) : words.released_gone,
-      );
+    case "released": {
+      const panel = state.panels.get(String(frame.conversation));
+      let text = frame.to ? fill(words.released, { name: frame.to }) : words.released_gone;
+      if (panel?.dataset.role === "watch") text = words.watch_ended;
+      closeRole(frame.conversation, text);
       break;
+    }
     case "message":
       addMessage(frame);
       break;
