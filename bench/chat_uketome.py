@@ -382,7 +382,10 @@ class UketomeServer:
             log(f"uketome: the server logged {self.tracebacks} tracebacks:")
             for kind in kinds[:8]:
                 log(f"  {kind}")
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP_DATA"):
+            log(f"uketome: the server's data directory is kept: {self.data_dir}")
+        else:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def extra_figures(self) -> dict[str, Any]:
         figures: dict[str, Any] = {
@@ -685,6 +688,8 @@ class StaffSocket(Socket):
         self.last_seq: dict[int, int] = {}
         self.replay_to: dict[int, int] = {}
         self.assigned: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.takes = 0
+        self.kinds: dict[Any, int] = {}
 
     def caught_up(self) -> bool:
         return all(self.last_seq.get(c, 0) >= n for c, n in self.replay_to.items())
@@ -711,11 +716,16 @@ class StaffSocket(Socket):
     async def handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         self.recent.append((kind, frame.get("conversation"), frame.get("seq"), frame.get("id")))
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
         if kind == "welcome":
             self.replay_to = {
                 int(c["id"]): int(c.get("last_seq") or 0) for c in frame.get("conversations", [])
             }
             self.welcomed()
+            # After a reconnect, the chats already this listener's (a take_next whose
+            # answer was lost with the old socket was carried out all the same).
+            if self.generation > 1:
+                await self.assigned.put({"welcome": list(self.replay_to)})
         elif kind == "assigned":
             summary = frame["conversation"]
             conversation = int(summary["id"])
@@ -732,25 +742,47 @@ class StaffSocket(Socket):
             self._seq(int(frame["conversation"]), int(frame["seq"]), ack_of=str(frame.get("id")))
             self.outbox.pop(frame.get("id", ""), None)
         elif kind == "error":
-            if frame.get("code") == "queue_empty":
-                await self.assigned.put({})
+            if str(frame.get("id", "")).startswith("take-"):
+                await self.assigned.put({"error": frame})  # queue_empty, or a refusal
             else:
                 self.on_error(frame)
 
     async def take(self, count: int) -> list[int]:
-        """take_next until this listener has ``count`` chats (retrying an empty queue)."""
+        """take_next until this listener has ``count`` chats (retrying an empty queue). The
+        socket may reconnect meanwhile (a slow server's keepalive): its welcome then says
+        which chats are the listener's, and the take goes on from there."""
         taken: list[int] = []
         deadline = time.monotonic() + TAKE_SECONDS
         while len(taken) < count:
-            await self.control({"type": "take_next"})
-            summary = await asyncio.wait_for(self.assigned.get(), TAKE_SECONDS)
-            if summary:
-                taken.append(int(summary["id"]))
-            elif time.monotonic() > deadline:
-                raise RuntimeError("the queue stayed empty")
-            else:
+            left = deadline - time.monotonic()
+            try:
+                await asyncio.wait_for(self.ready.wait(), max(left, 0.001))
+                self.takes += 1
+                await self.control({"type": "take_next", "id": f"take-{self.takes}"})
+                answer = await asyncio.wait_for(self.assigned.get(), max(left, 0.001))
+            except TimeoutError:
+                raise RuntimeError(self.take_report(taken, count)) from None
+            if "welcome" in answer:
+                self.context.takes_after_reconnect += 1
+                taken = list(dict.fromkeys([*taken, *answer["welcome"]]))
+            elif "error" in answer:
+                error = answer["error"]
+                if error.get("code") != "queue_empty":
+                    raise RuntimeError(
+                        f"take_next refused: {error}; {self.take_report(taken, count)}"
+                    )
                 await asyncio.sleep(0.1)
+            elif int(answer["id"]) not in taken:
+                taken.append(int(answer["id"]))
         return taken
+
+    def take_report(self, taken: list[int], count: int) -> str:
+        return (
+            f"a listener had {len(taken)} of {count} chats after {TAKE_SECONDS:.0f} s "
+            f"({self.takes} take_next sent; connected {self.connected.is_set()}, "
+            f"ready {self.ready.is_set()}, connection #{self.generation}; "
+            f"frames by type {self.kinds}; recent {list(self.recent)})"
+        )
 
 
 class ListenerSide:
@@ -785,6 +817,7 @@ class Context:
         self.late_acks = 0
         self.replay_timeouts = 0
         self.ended_early = 0
+        self.takes_after_reconnect = 0
 
     async def _start_child(self, spec: dict[str, Any]) -> ChildSocket:
         for attempt in range(5):
@@ -827,6 +860,11 @@ class Context:
                     raise RuntimeError(f"took conversation {conversation}, not one of ours")
                 pairs.append((str(conversation), child, ListenerSide(socket, conversation)))
         await asyncio.gather(*(asyncio.wait_for(c.active.wait(), 60) for c in self.children))
+        if self.stats.reconnects:
+            log(
+                f"uketome: {self.stats.reconnects} sockets reconnected while the chats opened "
+                f"({self.takes_after_reconnect} listeners' takes went on after one)"
+            )
         return pairs
 
     async def close(self) -> None:

@@ -4,6 +4,8 @@ comes back; nothing is lost or doubled on either side and what was typed offline
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import socket
 import threading
 import time
@@ -191,6 +193,7 @@ def test_a_child_and_a_listener_chat_through_a_network_drop(
         staff.locator("#console-status", has_text="接続が切れました").wait_for()
         child_says("さいごにひとつだけ")
         child.locator("#log li.pending").first.wait_for(state="detached")
+        child.once("dialog", lambda dialog: dialog.accept())  # "Do you want to end?"
         child.locator("#end").click()
         child.locator("#ended").wait_for()
         assert child.locator("#log li").count() == 0
@@ -207,6 +210,200 @@ def test_a_child_and_a_listener_chat_through_a_network_drop(
     finally:
         child_context.close()
         staff_context.close()
+
+
+def test_the_console_shows_the_head_of_a_long_queue_and_how_many_wait(
+    browser: Any, asgi_server: str, personas: dict[str, User]
+) -> None:
+    from uketome.chat import services
+    from uketome.chat.consumers import QUEUE_SHOWN
+
+    line = _chat_line()
+    for _ in range(QUEUE_SHOWN + 3):
+        services.conversation_start(line=line)
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    staff = context.new_page()
+    staff.set_default_timeout(15_000)
+    try:
+        _sign_in(staff, asgi_server, personas["listener_tsu"])
+        staff.goto(asgi_server + "/staff/chat/")
+        staff.locator("#queue-count", has_text=str(QUEUE_SHOWN + 3)).wait_for()
+        assert staff.locator("#queue-rows tr").count() == QUEUE_SHOWN
+        assert staff.locator("#queue-more").inner_text() == "ほかに 3 件が待っています"
+        staff.locator("#take-next").click()
+        staff.locator(".chat-panel").first.wait_for()
+        staff.locator("#queue-count", has_text=str(QUEUE_SHOWN + 2)).wait_for()
+        assert staff.locator("#queue-rows tr").count() == QUEUE_SHOWN
+        assert staff.locator("#queue-more").inner_text() == "ほかに 2 件が待っています"
+    finally:
+        context.close()
+
+
+class _ChildSocket:
+    """A child's page as a bare socket (the test sends what the page would)."""
+
+    def __init__(self, base: str, conversation: int, token: str) -> None:
+        from websockets.sync.client import connect
+
+        self.opened = contextlib.ExitStack()
+        self.socket = self.opened.enter_context(
+            connect(
+                base.replace("http://", "ws://") + "/ws/chat/",
+                origin=base,  # type: ignore[arg-type]
+                open_timeout=10,
+            )
+        )
+        self.socket.send(
+            json.dumps(
+                {"type": "hello", "conversation": conversation, "token": token, "last_seq": 0}
+            )
+        )
+
+    def send(self, **frame: Any) -> None:
+        self.socket.send(json.dumps(frame))
+
+    def close(self) -> None:
+        self.opened.close()
+
+
+def _visible_to_click(locator: Any) -> bool:
+    """Whether the element is what a click at its centre reaches (not clipped or covered)."""
+    return bool(
+        locator.evaluate(
+            """el => { const r = el.getBoundingClientRect();
+                return r.width > 40 && r.height > 20
+                  && document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === el; }"""
+        )
+    )
+
+
+def test_the_console_keeps_the_listeners_place_and_words(
+    browser: Any, asgi_server: str, make_staff: Any
+) -> None:
+    from uketome.accounts.roles import Role
+    from uketome.chat import services
+    from uketome.chat.models import Conversation
+
+    line = _chat_line()
+    first, first_token = services.conversation_start(line=line)
+    second, second_token = services.conversation_start(line=line)
+    listener = make_staff(Role.LISTENER, "tsu")
+    supervisor = make_staff(Role.SUPERVISOR, "tsu")
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    boss_context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    staff = context.new_page()
+    boss = boss_context.new_page()
+    for page in (staff, boss):
+        page.set_default_timeout(15_000)
+    children: list[_ChildSocket] = []
+    try:
+        # A supervisor of the site is on another staff page (not the console).
+        _sign_in(boss, asgi_server, supervisor)
+        _sign_in(staff, asgi_server, listener)
+        staff.goto(asgi_server + "/staff/chat/")
+        staff.locator("#take-next").click()
+        panel = staff.locator(f".chat-panel[data-conversation='{first.pk}']")
+        box = panel.locator("textarea")
+        box.wait_for()
+        # The message box can be seen and clicked.
+        assert _visible_to_click(box)
+        box.click()
+        staff.keyboard.type("いまの話、")
+        # A colleague's chat is handed to this listener: it opens, without taking the focus
+        # from the message being written to the first child.
+        colleague = make_staff(Role.LISTENER, "tsu")
+        services.conversation_claim_next(actor=colleague)
+        services.conversation_transfer(
+            actor=colleague, conversation=Conversation.objects.get(pk=second.pk), to=listener
+        )
+        second_panel = staff.locator(f".chat-panel[data-conversation='{second.pk}']")
+        second_panel.wait_for()
+        staff.keyboard.type("もう少し")
+        assert box.input_value() == "いまの話、もう少し"
+
+        # The second child writes, then ends the chat: the console shows it, without
+        # moving the focus either; the closed panel can be put away.
+        children.append(_ChildSocket(asgi_server, second.pk, second_token))
+        children[-1].send(type="typing", on=True)
+        second_panel.locator(".typing", has_text="入力中").wait_for()
+        children[-1].send(type="end")
+        second_panel.locator(".record").wait_for()
+        assert box.evaluate("el => document.activeElement === el")
+        second_panel.locator(".dismiss").click()
+        second_panel.wait_for(state="detached")
+
+        # A message the server refuses (an invisible direction mark in it) comes back to
+        # the box.
+        box.fill("\u202eはい")
+        box.press("Control+Enter")
+        panel.locator(".panel-error").wait_for()
+        panel.locator(".log li.refused").wait_for()
+        assert box.input_value() == "\u202eはい"  # emptied on sending, then given back
+        box.fill("きかせて")
+        box.press("Control+Enter")
+        panel.locator(".log li.from-listener", has_text="きかせて").wait_for()
+        assert box.input_value() == ""
+
+        # The first child says something alarming: the panel says so, and the supervisor
+        # on another staff page is alerted, with the way to the console.
+        children.append(_ChildSocket(asgi_server, first.pk, first_token))
+        children[-1].send(type="message", id="c1", text="もう しにたい")
+        panel.locator(".risk", has_text="high").or_(
+            panel.locator(".risk", has_text="urgent")
+        ).wait_for()
+        banner = boss.locator("#live-alerts a", has_text="チャット")
+        banner.wait_for()
+        assert banner.get_attribute("href") == "/staff/chat/"
+    finally:
+        for child in children:
+            child.close()
+        context.close()
+        boss_context.close()
+
+
+def test_what_a_child_wrote_is_never_lost_and_esc_while_converting_stays(
+    browser: Any, asgi_server: str
+) -> None:
+    from uketome.chat import services
+    from uketome.chat.models import Conversation
+
+    _chat_line()
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    child = context.new_page()
+    child.set_default_timeout(15_000)
+    try:
+        child.goto(asgi_server + "/chat/")
+        child.locator("#prechat button[type=submit]").click()
+        child.locator("#queue-position").filter(has_text="1").wait_for()
+        # The Esc that cancels a kana-kanji conversion is not the quick exit.
+        child.locator("#text").focus()
+        child.evaluate(
+            """() => document.getElementById("text").dispatchEvent(new KeyboardEvent(
+                "keydown", {key: "Escape", isComposing: true, bubbles: true}))"""
+        )
+        time.sleep(0.5)
+        assert child.url == asgi_server + "/chat/" and child.locator("#talk").is_visible()
+        # Ending asks first: "no" keeps the chat.
+        child.once("dialog", lambda dialog: dialog.dismiss())
+        child.locator("#end").click()
+        time.sleep(0.3)
+        assert child.locator("#talk").is_visible()
+        # Offline, the child writes; meanwhile the chat ends (here: as if the child had
+        # been away too long). Back online, the page says what never reached anyone.
+        context.set_offline(True)
+        child.locator("#connection").wait_for(state="visible")
+        child.locator("#text").fill("まだ いえに かえれない")
+        child.locator("#send").click()
+        conversation = Conversation.objects.get()
+        services.conversation_end(conversation_id=conversation.pk, reason="left")
+        context.set_offline(False)
+        child.locator("#unsent-box").wait_for()
+        assert "1" in child.locator("#unsent-title").inner_text()
+        assert _texts(child, "#unsent li") == ["まだ いえに かえれない"]
+        assert child.locator("#log li").count() == 0
+        assert child.evaluate("() => [localStorage.length, sessionStorage.length]") == [0, 0]
+    finally:
+        context.close()
 
 
 def test_the_chat_page_fits_320_px_reads_larger_and_passes_axe(

@@ -227,3 +227,23 @@ def test_the_demo_gives_the_chat_line_its_settings_and_canned_phrases(db: None) 
     line = Line.objects.get(slug="chat")
     assert list(CannedPhrase.objects.filter(line=line).values_list("text", flat=True)) == PHRASES
     assert ChatSettings.objects.get(line=line).max_per_listener == 2
+
+
+def test_the_console_renews_the_sign_in_while_the_listener_works(
+    personas: dict[str, User], sign_in: Callable[..., Client]
+) -> None:
+    """The console talks over its socket, which does not renew the sign-in: it calls this
+    address while the listener works, and reads a redirect as "signed out"."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    working = sign_in(personas["listener_tsu"])
+    key = working.cookies[settings.SESSION_COOKIE_NAME].value
+    # Twenty-five minutes without a page: five left before the sign-in expires.
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() + timedelta(minutes=5)
+    )
+    assert working.get("/staff/chat/alive/").status_code == 204
+    renewed = Session.objects.get(session_key=key).expire_date - timezone.now()
+    assert renewed > timedelta(seconds=settings.SESSION_COOKIE_AGE - 60)
+    assert Client().get("/staff/chat/alive/").status_code == 302  # to the sign-in page

@@ -396,6 +396,55 @@ def test_the_end_never_overtakes_a_message_stored_before_it(
         assert shown[0]["text"] == "ありがとう"
 
 
+def test_an_ack_never_overtakes_a_message_the_page_has_not_had(
+    start_chat: Callable[..., tuple[int, str]],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    """The child's page resends a message the server had stored before the connection
+    dropped; a listener's message stored between is still on its way (late, or lost on the
+    layer). The page takes an answer's seq as seen: the listener's message must come first,
+    or it would never be shown."""
+    from uketome.chat import services
+    from uketome.chat.hub import hub
+
+    conversation, token = start_chat()
+    listener = sign_in(personas["listener_tsu"])
+
+    def stored_unannounced(staff_user: User) -> None:
+        hub.capture(lambda group, event: None)  # their events do not come
+        try:
+            services.message_post(
+                conversation_id=conversation,
+                sender="listener",
+                client_id="l1",
+                text="だいじょうぶ?",
+                author=staff_user,
+            )
+            services.message_post(
+                conversation_id=conversation, sender="child", client_id="c1", text="うん"
+            )
+        finally:
+            hub.capture(None)
+
+    async def scenario() -> list[dict[str, Any]]:
+        child, _ = await child_socket(conversation, token)
+        staff, _ = await staff_socket(listener)
+        await staff.send_json_to({"type": "take_next"})
+        await next_of(staff, "assigned")
+        await next_of(child, "status")
+        await sync_to_async(stored_unannounced)(personas["listener_tsu"])
+        await child.send_json_to({"type": "message", "id": "c1", "text": "うん"})
+        frames = await frames_until(child, lambda f: f.get("id") == "c1")
+        await staff.disconnect()
+        await child.disconnect()
+        return frames
+
+    shown = [f for f in run_async(scenario) if f["type"] in ("message", "ack")]
+    assert [(f["type"], f.get("id")) for f in shown] == [("message", "l1"), ("message", "c1")]
+    assert shown[0]["text"] == "だいじょうぶ?" and shown[0]["seq"] < shown[1]["seq"]
+
+
 def test_a_waiting_child_who_stays_away_leaves_the_queue(
     start_chat: Callable[..., tuple[int, str]],
 ) -> None:
@@ -450,6 +499,29 @@ def test_a_waiting_child_whose_phone_changed_networks_stays_in_the_queue(
     assert r["while_here"].ended == {}
     # When the newest socket goes too, the child is away as before.
     assert r["after_leaving"].ended == {conversation: "left"}
+
+
+def test_a_socket_that_says_no_hello_in_time_is_closed_without_an_error_to_try_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a slow network the page's hello can be late: the server closes the socket with
+    no error frame (an error would read, on the page, as the end of the chat)."""
+    from channels.testing import WebsocketCommunicator
+
+    from tests.chat.conftest import ORIGIN
+    from uketome.asgi import application
+    from uketome.chat import consumers
+
+    monkeypatch.setattr(consumers, "HELLO_TIMEOUT", 0.2)
+
+    async def scenario() -> tuple[bool, dict[str, Any]]:
+        socket = WebsocketCommunicator(application, "/ws/chat/", headers=ORIGIN)
+        connected, _ = await socket.connect()
+        return bool(connected), await socket.receive_output(timeout=3)
+
+    connected, first = run_async(scenario)
+    assert connected
+    assert first == {"type": "websocket.close", "code": 4408}
 
 
 def test_a_hello_that_arrived_in_time_is_answered_however_slow_the_server(

@@ -56,6 +56,29 @@ def _sweep_at(**delta: float) -> services.SweepResult:
     return services.sweep(now=timezone.now() + timedelta(**delta))
 
 
+async def _sweeps(
+    child: WebsocketCommunicator, staff: WebsocketCommunicator, *, first: float
+) -> dict[str, Any]:
+    """The sweep ``first`` seconds from now, 241 s and 301 s from now, and what the child
+    got from each (then the listener leaves)."""
+    early = await sync_to_async(_sweep_at)(seconds=first)
+    quiet = await frames_for(child, 0.3)
+    warned = await sync_to_async(_sweep_at)(seconds=241)
+    warning = await next_of(child, "warning")
+    ended = await sync_to_async(_sweep_at)(seconds=301)
+    end = await next_of(child, "end")
+    await staff.disconnect()
+    return locals()
+
+
+def _quiet_then_warned_then_ended(conversation: int, r: dict[str, Any]) -> None:
+    """Nothing at the first sweep; the inactivity warning at the second; the end at the third."""
+    assert not r["early"].warned and not r["early"].ended
+    assert not of_type(r["quiet"], "warning", "end")
+    assert r["warned"].warned == [conversation] and r["warning"]["code"] == "inactive"
+    assert r["ended"].ended == {conversation: "inactive"} and r["end"]["reason"] == "inactive"
+
+
 def test_a_quiet_child_is_warned_at_4_minutes_and_the_chat_ends_at_5(
     start_chat: Callable[..., tuple[int, str]],
     personas: dict[str, User],
@@ -133,24 +156,52 @@ def test_what_a_child_wrote_while_waiting_does_not_count_as_quiet_time_once_take
             last_child_message_at=timezone.now() - timedelta(minutes=6)
         )
 
-    async def scenario() -> dict[str, Any]:
+    async def scenario() -> tuple[int, dict[str, Any]]:
         conversation, child, staff = await _talking(start_chat, listener, writes_and_waits)
-        taken = await sync_to_async(_sweep_at)(seconds=5)
-        early = await frames_for(child, 0.3)
-        warned = await sync_to_async(_sweep_at)(seconds=241)
-        warning = await next_of(child, "warning")
-        ended = await sync_to_async(_sweep_at)(seconds=301)
-        end = await next_of(child, "end")
-        await staff.disconnect()
-        return locals()
+        return conversation, await _sweeps(child, staff, first=5)
 
-    r = run_async(scenario)
-    # Right after the listener took it: no warning, no end (the clock starts at the take).
-    assert not r["taken"].warned and not r["taken"].ended
-    assert not of_type(r["early"], "warning", "end")
-    # From then on the child's silence counts as usual.
-    assert r["warned"].warned == [r["conversation"]] and r["warning"]["code"] == "inactive"
-    assert r["ended"].ended == {r["conversation"]: "inactive"} and r["end"]["reason"] == "inactive"
+    # Right after the listener took it: no warning, no end (the clock starts at the take);
+    # from then on the child's silence counts as usual.
+    _quiet_then_warned_then_ended(*run_async(scenario))
+
+
+def test_a_child_waiting_for_the_listeners_answer_is_not_quiet(
+    start_chat: Callable[..., tuple[int, str]],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    listener = sign_in(personas["listener_tsu"])
+
+    async def scenario() -> tuple[int, dict[str, Any]]:
+        conversation, child, staff = await _talking(start_chat, listener)
+        await child.send_json_to({"type": "message", "id": "c1", "text": "ねえ、きいて"})
+        await next_of(child, "ack")
+        # The listener takes three and a half minutes to answer.
+        back = timezone.now() - timedelta(seconds=210)
+        await sync_to_async(Conversation.objects.filter(pk=conversation).update)(
+            last_child_message_at=back, claimed_at=back - timedelta(seconds=10)
+        )
+        await staff.send_json_to(
+            {"type": "send", "conversation": conversation, "id": "l1", "text": "きいてるよ"}
+        )
+        await next_of(child, "message")
+        # A minute later (four and a half since the child wrote), the child is reading.
+        return conversation, await _sweeps(child, staff, first=60)
+
+    # Counted from the listener's answer: four minutes of silence after it, then five.
+    _quiet_then_warned_then_ended(*run_async(scenario))
+
+
+def test_the_inactivity_warning_tells_the_child_how_long_is_left() -> None:
+    """A line may allow longer than a minute between the warning and the end, and a child
+    who comes back late is told the time that remains, not the first figure."""
+    from django.utils import translation
+
+    from uketome.chat.consumers import warning_message
+
+    with translation.override("ja"):
+        assert "2分" in warning_message("inactive", timezone.now() + timedelta(seconds=115))
+        assert "1分" in warning_message("inactive", timezone.now() + timedelta(seconds=40))
 
 
 def test_chats_get_a_warning_before_closing_time_and_end_at_closing_time(

@@ -31,6 +31,7 @@ from uketome.asgi import application
 from uketome.chat import services
 from uketome.chat.models import Conversation, Message
 from uketome.core.models import AuditEntry
+from uketome.helpline.models import Line
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -270,12 +271,17 @@ def test_a_high_risk_message_alerts_the_supervisors_signed_in(
     conversation, token = start_chat()
     listener = sign_in(make_staff(Role.LISTENER, "tsu"))
     supervisor = sign_in(make_staff(Role.SUPERVISOR, "tsu"))
+    elsewhere = sign_in(make_staff(Role.SUPERVISOR, "suzuka"))
 
     async def scenario() -> dict[str, Any]:
         alerts = WebsocketCommunicator(
             application, "/ws/staff/alerts/", headers=cookie_headers(supervisor)
         )
         assert (await alerts.connect())[0]
+        other_site = WebsocketCommunicator(
+            application, "/ws/staff/alerts/", headers=cookie_headers(elsewhere)
+        )
+        assert (await other_site.connect())[0]
         sup, _ = await staff_socket(supervisor)
         child, _ = await child_socket(conversation, token)
         staff, _ = await staff_socket(listener)
@@ -289,12 +295,16 @@ def test_a_high_risk_message_alerts_the_supervisors_signed_in(
         await child.send_json_to({"type": "message", "id": "c2", "text": "死ぬほど眠い"})
         calm = await next_of(staff, "message")
         calm_recorded = await recorded_level(conversation, calm["seq"])
-        for socket in (alerts, sup, child, staff):
+        # A supervisor of another site hears nothing of this site's chat.
+        heard_elsewhere = await frames_for(other_site, 0.3)
+        for socket in (alerts, other_site, sup, child, staff):
             await socket.disconnect()
         return locals()
 
     r = run_async(scenario)
     assert r["banner"]["event"] == "chat.risk" and r["banner"]["conversation"] == conversation
+    assert r["banner"]["url"] == "/staff/chat/"  # the staff pages' banner links the console
+    assert r["heard_elsewhere"] == []
     assert r["alert"]["conversation"] == conversation and r["alert"]["risk"] in ("high", "urgent")
     # The message reaches the listener at once; its level follows as soon as it is scored.
     assert r["seen"]["text"] == "しにたくなる"
@@ -442,6 +452,35 @@ def test_calm_messages_are_recorded_together_and_only_once(
     assert services.messages_record_calm(keys) == 0  # recorded once
     later = timezone.now() + services.ASSESS_GRACE + timedelta(seconds=1)
     assert services.sweep(now=later).assessed == 0  # nothing left for the sweep
+
+
+def test_a_long_queue_reaches_the_console_as_its_head_and_a_count(
+    chat_line: Line,
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    from uketome.chat.consumers import QUEUE_SHOWN
+
+    # Through the service: a test's one address would meet the per-address start limit.
+    waiting = [services.conversation_start(line=chat_line)[0].pk for _ in range(QUEUE_SHOWN + 2)]
+    listener = sign_in(personas["listener_tsu"])
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        staff, welcome = await staff_socket(listener)
+        await staff.send_json_to({"type": "take_next"})
+        assigned = await next_of(staff, "assigned")
+        pushed = await next_of(staff, "queue")
+        await staff.disconnect()
+        return welcome, assigned, pushed
+
+    welcome, assigned, pushed = run_async(scenario)
+    # The head of the queue in priority order (here the longest wait first), and how many
+    # wait in all; "take next" still takes the first of the whole queue.
+    assert [item["conversation"] for item in welcome["queue"]] == waiting[:QUEUE_SHOWN]
+    assert welcome["waiting"] == QUEUE_SHOWN + 2
+    assert assigned["conversation"]["id"] == waiting[0]
+    assert [item["conversation"] for item in pushed["items"]] == waiting[1 : QUEUE_SHOWN + 1]
+    assert pushed["waiting"] == QUEUE_SHOWN + 1
 
 
 def test_the_queue_is_pushed_to_the_console_with_pre_chat_answers_and_risk(

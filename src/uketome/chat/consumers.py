@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -24,8 +25,9 @@ from django.conf import settings
 from django.contrib import auth
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
@@ -56,7 +58,12 @@ logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 16384  # 2,000 characters even when JSON-escaped
 HELLO_TIMEOUT = 10.0
+HELLO_LATE = 4408  # the close code when no hello came within HELLO_TIMEOUT
 MAX_OWN = 50  # chats a console may say it shows as its own in a hello
+#: The head of the queue a console is sent (with the count of all who wait): a long queue
+#: is not sent whole to every console at every change (a thousand waiting chats made
+#: 250 kB per console per push). "Take next" takes from the whole queue.
+QUEUE_SHOWN = 50
 
 #: Children's messages scored "none" (most), recorded together (the sweep scores again
 #: what a crash left pending).
@@ -131,10 +138,18 @@ def end_message(reason: str) -> str:
     return _(END_MESSAGES.get(reason, END_MESSAGES[EndReason.LISTENER]))
 
 
-def warning_message(code: str) -> str:
+def warning_message(code: str, ends_at: datetime | None = None) -> str:
+    """The warning's words; the inactivity one says how long is left (the line's own
+    settings, and a child who comes back late is told the time that remains)."""
     if code == "closing":
         return _("The chat closes in a few minutes.")
-    return _("Are you still there? If you send nothing, the chat will end in 1 minute.")
+    left = (ends_at - timezone.now()).total_seconds() if ends_at is not None else 60
+    minutes = max(1, math.ceil(left / 60))
+    return ngettext(
+        "Are you still there? If you send nothing, the chat will end in %(m)d minute.",
+        "Are you still there? If you send nothing, the chat will end in %(m)d minutes.",
+        minutes,
+    ) % {"m": minutes}
 
 
 class OrderedSocket(AsyncWebsocketConsumer):
@@ -306,28 +321,42 @@ class OrderedSocket(AsyncWebsocketConsumer):
         there will ever be), whatever of it this socket has not had yet: an item whose
         event comes later by another path (or was lost on the layer) is not waited for."""
         conversation_id, last = event["conversation"], event.get("last_seq")
+        if not isinstance(last, int):
+            return
         async with self.lock:  # after any message still being delivered
-            have = self.delivered.get(conversation_id)
-            if have is None or not isinstance(last, int) or last <= have:
-                return
-            for item in await db(selectors.items_between)(
-                conversation_id, have, last, child=self.is_child
-            ):
-                await self.send_item(item)
-            self.delivered[conversation_id] = last
+            await self._fill_to(conversation_id, last)
+
+    async def _fill_to(self, conversation_id: int, last: int) -> bool:
+        """(Under the lock.) Send what this socket lacks of the conversation up to ``last``;
+        whether there was anything."""
+        have = self.delivered.get(conversation_id)
+        if have is None or last <= have:
+            return False
+        for item in await db(selectors.items_between)(
+            conversation_id, have, last, child=self.is_child
+        ):
+            await self.send_item(item)
+        self.delivered[conversation_id] = last
+        return True
 
     async def send_ack(self, posted: services.Posted) -> None:
         """The answer to one's own message. A new one goes through the ordered path (the
-        fan-out may have sent it already); a retried one is acknowledged again."""
+        fan-out may have sent it already); a retried one is acknowledged again, in order
+        too: a page takes an ack's seq as seen, so whatever came before it (and has not
+        reached this socket yet) goes first, the retried item among it."""
         message = posted.message
         if posted.created:
             await self.deliver({**posted.event, "origin": self.conn_id})
             return
-        frame = {"type": "ack", "id": message.client_id, "seq": message.seq}
-        frame["at"] = services._iso(message.created_at)
-        if not self.is_child:
-            frame["conversation"] = message.conversation_id
-        await self.send_json(frame)
+        conversation_id = message.conversation_id
+        async with self.lock:
+            if await self._fill_to(conversation_id, message.seq):
+                return  # the retried item was among what was missing: its own answer
+            frame = {"type": "ack", "id": message.client_id, "seq": message.seq}
+            frame["at"] = services._iso(message.created_at)
+            if not self.is_child:
+                frame["conversation"] = conversation_id
+            await self.send_json(frame)
 
     async def send_item(self, item: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -397,10 +426,12 @@ class ChildChatConsumer(OrderedSocket):
         self.hello_timer = asyncio.ensure_future(self._hello_timeout())
 
     async def _hello_timeout(self) -> None:
+        """A socket that says nothing is closed, with no error: on a slow network a page's
+        hello can be this late, and the page only has to try again (an error it would
+        read as the end of its chat)."""
         await asyncio.sleep(HELLO_TIMEOUT)
         if self.conversation_id is None:
-            await self.send_json(_error("bad_hello"))
-            await self.close(code=4400)
+            await self.close(code=HELLO_LATE)
 
     async def disconnect(self, code: int) -> None:
         timer = getattr(self, "hello_timer", None)
@@ -504,10 +535,14 @@ class ChildChatConsumer(OrderedSocket):
             await self.send_warning("inactive", quiet + timedelta(seconds=rules.end_after_seconds))
 
     async def send_warning(self, code: str, ends_at: datetime | str) -> None:
-        if isinstance(ends_at, datetime):
-            ends_at = services._iso(ends_at)
+        when = ends_at if isinstance(ends_at, datetime) else datetime.fromisoformat(ends_at)
         await self.send_json(
-            {"type": "warning", "code": code, "message": warning_message(code), "ends_at": ends_at}
+            {
+                "type": "warning",
+                "code": code,
+                "message": warning_message(code, when),
+                "ends_at": services._iso(when),
+            }
         )
 
     async def post(self, frame: dict[str, Any]) -> None:
@@ -692,7 +727,8 @@ class StaffChatConsumer(OrderedSocket):
                 "can_supervise": self.identity["can_supervise"],
                 "limit": limit,
                 "conversations": [selectors.summary(c) for c in mine],
-                "queue": snapshot["items"],
+                "queue": snapshot["items"][:QUEUE_SHOWN],
+                "waiting": len(snapshot["items"]),
                 "load": self._load(snapshot)["listeners"] if self.identity["can_supervise"] else [],
             }
         )
@@ -988,7 +1024,13 @@ class StaffChatConsumer(OrderedSocket):
         # Encoded once per push for every console (and once per site scope for the load).
         await self.send(
             text_data=_encoded(
-                snapshot, "queue", lambda: {"type": "queue", "items": snapshot["items"]}
+                snapshot,
+                "queue",
+                lambda: {
+                    "type": "queue",
+                    "items": snapshot["items"][:QUEUE_SHOWN],
+                    "waiting": len(snapshot["items"]),
+                },
             )
         )
         if self.identity["can_supervise"]:

@@ -125,6 +125,9 @@ class Conversation(TimeStampedModel):
     risk_rank = models.PositiveSmallIntegerField(_("risk rank"), default=0)
     last_seq = models.PositiveIntegerField(default=0)
     last_child_message_at = models.DateTimeField(null=True, blank=True)
+    # The inactivity clock also restarts when the listener writes: the child is not quiet
+    # while waiting for an answer (services.QUIET_SINCE).
+    last_listener_message_at = models.DateTimeField(null=True, blank=True)
     warned_at = models.DateTimeField(null=True, blank=True)
     closing_warned_at = models.DateTimeField(null=True, blank=True)
     child_away_since = models.DateTimeField(null=True, blank=True)

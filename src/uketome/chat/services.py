@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Greatest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -220,6 +221,8 @@ def _post_statements(vendor: str, sender: str) -> tuple[str, str]:
     sets = ["last_seq = last_seq + 1"]
     if sender == Sender.CHILD:
         sets += ["last_child_message_at = %s", "warned_at = NULL"]
+    elif sender == Sender.LISTENER:
+        sets += ["last_listener_message_at = %s", "warned_at = NULL"]
     where = f"id = %s AND status IN ({', '.join(['%s'] * len(statuses))})"
     if sender == Sender.LISTENER:
         where += " AND listener_id = %s"
@@ -262,10 +265,10 @@ def _advance(
 ) -> tuple[int, str] | None:
     """Take the conversation's next sequence number in ONE statement (UPDATE ... RETURNING,
     PostgreSQL and SQLite 3.35+): the row lock it takes orders concurrent writers, and a
-    child's message also restarts the inactivity clock. None if the conversation is not
+    message to or from the child also restarts the inactivity clock. None if the conversation is not
     open to ``sender``. Returns (seq, status)."""
     params: list[Any] = []
-    if sender == Sender.CHILD:
+    if sender in (Sender.CHILD, Sender.LISTENER):
         params.append(connection.ops.adapt_datetimefield_value(now))
     params += [conversation_id, *_open_statuses(sender)]
     if sender == Sender.LISTENER:
@@ -463,6 +466,7 @@ def _risk_raised(message: Message, assessment: Any) -> None:
         "categories": list(assessment.categories),
         "line": conversation.line.name,
         "site": conversation.site.name if conversation.site else "",
+        "url": reverse("chat:console"),
     }
     audit_record(
         actor=None,
@@ -470,9 +474,8 @@ def _risk_raised(message: Message, assessment: Any) -> None:
         target=conversation,
         data={"risk": assessment.level, "seq": message.seq},
     )
+    # The supervisors of the chat's site; of the whole network while no site has it yet.
     publish_alert_on_commit(site_supervisors_group(conversation.site_id), "chat.risk", payload)
-    if conversation.site_id:
-        publish_alert_on_commit(site_supervisors_group(None), "chat.risk", payload)
     publish_on_commit(
         SUPERVISORS_GROUP, {"kind": "alert", "site_id": conversation.site_id, **payload}
     )
@@ -644,15 +647,28 @@ def conversation_end(
 # --- timers -------------------------------------------------------------------------------
 
 
-#: Since when an active chat has waited for the child: the child's last message or, if
-#: later, the moment a listener took the chat (what the child wrote while waiting in the
-#: queue did not wait for an answer from anyone).
-QUIET_SINCE = Greatest(Coalesce("last_child_message_at", "claimed_at"), "claimed_at")
+#: Since when an active chat has waited for the child: the latest of the child's last
+#: message, the listener's last message (a child waiting for an answer is not quiet) and
+#: the moment a listener took the chat (what the child wrote while waiting in the queue
+#: did not wait for an answer from anyone).
+QUIET_SINCE = Greatest(
+    Coalesce("last_child_message_at", "claimed_at"),
+    Coalesce("last_listener_message_at", "claimed_at"),
+    "claimed_at",
+)
 
 
 def quiet_since(conversation: Conversation) -> datetime | None:
     """``QUIET_SINCE`` of one conversation read already."""
-    times = [t for t in (conversation.last_child_message_at, conversation.claimed_at) if t]
+    times = [
+        t
+        for t in (
+            conversation.last_child_message_at,
+            conversation.last_listener_message_at,
+            conversation.claimed_at,
+        )
+        if t
+    ]
     return max(times) if times else None
 
 

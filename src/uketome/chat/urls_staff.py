@@ -6,6 +6,7 @@ app_name = "chat"
 
 urlpatterns = [
     path("", views.console, name="console"),
+    path("alive/", views.alive, name="alive"),
     path("<int:pk>/", views.transcript, name="transcript"),
     path("<int:pk>/record/", views.record, name="record"),
 ]

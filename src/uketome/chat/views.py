@@ -67,7 +67,13 @@ def _chat_line(request: HttpRequest) -> Line | None:
 
 
 def _child_strings() -> dict[str, str]:
-    """Every word the child's script shows (the script has none of its own)."""
+    """Every word the child's script shows (the script has none of its own), in Japanese
+    as the page is (a staff member's language cookie on the same device changes nothing)."""
+    with translation.override("ja"):
+        return _child_words()
+
+
+def _child_words() -> dict[str, str]:
     return {
         "connecting": _("Connecting..."),
         "offline": _(
@@ -89,7 +95,7 @@ def _child_strings() -> dict[str, str]:
         "ended": _("The chat has ended."),
         "start_failed": _("The chat could not start. Please try again."),
         "closed": _("The chat is closed now."),
-        "left_over": _("Not sent yet: %(n)s"),
+        "left_over": _("Not sent (%(n)s). You can write it again in a new chat:"),
     }
 
 
@@ -204,6 +210,16 @@ def _transfer_targets(user: Any) -> list[dict[str, Any]]:
 
 
 @login_required
+def alive(request: HttpRequest) -> HttpResponse:
+    """The console renews the sign-in here while the listener works in it (its socket does
+    not: a reconnect after the idle time would be refused). 204, or the sign-in page's
+    redirect when the sign-in has expired (the console then says so)."""
+    if not use_chat_console.test(request.user):
+        raise Http404
+    return HttpResponse(status=204)
+
+
+@login_required
 def console(request: HttpRequest) -> HttpResponse:
     """The staff console: the live queue, one's chats, supervision."""
     if not use_chat_console.test(request.user):
@@ -215,6 +231,7 @@ def console(request: HttpRequest) -> HttpResponse:
     strings = {
         "queue_empty": _("Nobody is waiting."),
         "waiting": _("waiting %(m)s min"),
+        "queue_more": _("and %(n)s more waiting"),
         "take": _("Take this chat"),
         "watch": _("Watch"),
         "take_over": _("Take over"),
@@ -245,6 +262,10 @@ def console(request: HttpRequest) -> HttpResponse:
         "active_chats": _("chats"),
         "transfer_to": _("Transfer to"),
         "sending": _("sending"),
+        "transfer_confirm": _("Hand this chat to %(name)s?"),
+        "dismiss": _("Dismiss"),
+        "signed_out": _("Your sign-in has expired: the console cannot reconnect."),
+        "sign_in_again": _("Sign in again (in a new tab; this console keeps your chats)"),
     }
     return render(
         request,

@@ -6,6 +6,7 @@ const TEXTS = {
   "escalation.raised": "text",
   "mail.letter_at_risk": "textLetter",
   "qa.question_at_risk": "textQuestion",
+  "chat.risk": "textChat",
 };
 const root = document.body;
 const region = document.getElementById("live-alerts");

@@ -19,6 +19,9 @@ const state = {
   status: "",
   waitingSince: 0,
   lastTyping: 0,
+  ready: false, // welcomed and the replay shown: new messages may go straight out
+  lastHeard: 0, // when the socket last brought a frame
+  backTimer: 0,
 };
 
 function show(id, visible) {
@@ -83,7 +86,9 @@ function connect(path) {
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
   const socket = new WebSocket(scheme + location.host + socketPath);
   state.socket = socket;
+  state.ready = false;
   socket.addEventListener("open", () => {
+    state.lastHeard = Date.now();
     socket.send(
       JSON.stringify({
         type: "hello",
@@ -94,6 +99,8 @@ function connect(path) {
     );
   });
   socket.addEventListener("message", (event) => {
+    if (state.socket !== socket) return; // an old socket, already given up
+    state.lastHeard = Date.now();
     let frame;
     try {
       frame = JSON.parse(event.data);
@@ -104,20 +111,41 @@ function connect(path) {
   });
   socket.addEventListener("close", () => {
     if (state.socket !== socket) return;
-    state.socket = null;
-    if (state.ended) return;
-    setConnection(words.offline);
-    // Jittered, so that after a server restart every page does not come back at once.
-    const delay = Math.min(5000, 300 * 2 ** state.retry) * (0.5 + Math.random());
-    state.retry += 1;
-    state.reconnectTimer = setTimeout(() => connect(), delay);
+    dropSocket();
   });
 }
 
-// Offline: the socket is as good as gone; close it so what is typed waits in the outbox.
+// The socket is given up (closed, the network gone, or silent too long): what is typed
+// waits in the outbox; a new socket is tried soon.
+function dropSocket() {
+  const socket = state.socket;
+  state.socket = null;
+  state.ready = false;
+  if (socket && socket.readyState <= WebSocket.OPEN) socket.close();
+  if (state.ended) return;
+  clearTimeout(state.backTimer);
+  setConnection(words.offline);
+  // Jittered, so that after a server restart every page does not come back at once.
+  const delay = Math.min(5000, 300 * 2 ** state.retry) * (0.5 + Math.random());
+  state.retry += 1;
+  clearTimeout(state.reconnectTimer);
+  state.reconnectTimer = setTimeout(() => connect(), delay);
+}
+
+// Offline: the socket is as good as gone (closing it can take a minute on a dead network).
 window.addEventListener("offline", () => {
-  if (state.socket) state.socket.close();
+  if (state.socket) dropSocket();
 });
+
+// A connection can die without a word (weak signal, the phone still "online"): ask the
+// server every 15 s when nothing came; nothing for 25 s, and the socket is given up.
+setInterval(() => {
+  const socket = state.socket;
+  if (!socket || socket.readyState !== WebSocket.OPEN) return;
+  const quiet = Date.now() - state.lastHeard;
+  if (quiet > 25000) dropSocket();
+  else if (quiet > 15000) send({ type: "ping" });
+}, 5000);
 window.addEventListener("online", () => {
   if (!state.socket && !state.ended && state.token) {
     state.retry = 0;
@@ -145,7 +173,8 @@ function handle(frame) {
     case "welcome":
       state.retry = 0;
       setConnection(state.lastSeq ? words.back : "");
-      if (state.lastSeq) setTimeout(() => setConnection(""), 2000);
+      clearTimeout(state.backTimer);
+      if (state.lastSeq) state.backTimer = setTimeout(() => setConnection(""), 2000);
       setStatus(frame.status, frame);
       // After the replay (it follows the welcome), send what is still in the outbox: when
       // the newest message the server has is shown (or after 3 s, whatever happens).
@@ -192,10 +221,12 @@ function setStatus(status, frame) {
     show("waiting", false);
     show("others", false);
     if (!root.dataset.greeted) {
+      // Focus moves to the box once, when the listener arrives (not at every reconnect:
+      // a screen reader would lose its place).
       root.dataset.greeted = "1";
       addNotice(words.active);
+      $("text").focus();
     }
-    $("text").focus();
   }
 }
 
@@ -241,7 +272,9 @@ function scrollDown() {
 
 function replayDone() {
   clearTimeout(state.replayTimer);
+  if (state.replayTo === null) return;
   state.replayTo = null;
+  state.ready = true;
   flushOutbox();
 }
 
@@ -301,7 +334,9 @@ compose.addEventListener("submit", (event) => {
   scrollDown();
   box.value = "";
   show("talk-error", false);
-  send({ type: "message", id, text });
+  // Straight out only when nothing older waits to be resent: the server stores in the
+  // order it receives, and the listener must read in the order typed.
+  if (state.ready) send({ type: "message", id, text });
   state.lastTyping = 0;
 });
 box.addEventListener("keydown", (event) => {
@@ -322,28 +357,41 @@ function onError(frame) {
   const error = $("talk-error");
   error.textContent = frame.message;
   error.hidden = false;
-  if (frame.code === "not_found" || frame.code === "bad_hello") {
+  if (frame.code === "not_found") {
     finish(words.ended);
     return;
   }
   if (!frame.id || !state.outbox.has(frame.id)) return;
   if (frame.code === "too_fast") {
-    setTimeout(flushOutbox, 3000);
+    // The rest waits with it, so that nothing overtakes it; all go again in 3 s.
+    state.ready = false;
+    clearTimeout(state.fastTimer);
+    state.fastTimer = setTimeout(() => {
+      if (!state.socket || state.replayTo !== null) return; // the next welcome resends
+      state.ready = true;
+      flushOutbox();
+    }, 3000);
     return;
   }
-  // Refused for good: give the text back to the child to change.
+  // Refused for good: give the text back to the child to change, before anything typed
+  // since (nothing the child wrote is lost).
   const text = state.outbox.get(frame.id);
   state.outbox.delete(frame.id);
   $("log").querySelector(`li[data-id="${CSS.escape(frame.id)}"]`)?.remove();
-  if (!box.value) box.value = text;
+  box.value = box.value ? `${text}\n${box.value}` : text;
 }
 
 // --- the end ------------------------------------------------------------------------------
 $("end").addEventListener("click", () => {
+  if (!window.confirm(words.end_confirm)) return;
   if (!send({ type: "end" })) finish(words.ended);
 });
 
 function finish(message) {
+  // What the child wrote that never reached anyone is shown once more, so that it can be
+  // said again (in a new chat); like everything else, only on this screen, until it goes.
+  const unsent = [...state.outbox.values()];
+  const draft = box.value.trim() ? box.value : "";
   state.ended = true;
   state.token = null;
   state.conversation = null;
@@ -354,7 +402,18 @@ function finish(message) {
   show("waiting", false);
   show("intro", true);
   $("ended-message").textContent = message || words.ended;
+  const left = [...unsent, ...(draft ? [draft] : [])];
+  $("unsent-title").textContent = fill(words.left_over, { n: left.length });
+  $("unsent").replaceChildren(
+    ...left.map((text) => {
+      const item = document.createElement("li");
+      item.textContent = text;
+      return item;
+    }),
+  );
+  show("unsent-box", left.length > 0);
   show("ended", true);
+  $("ended-message").focus();
   if (state.socket) {
     const socket = state.socket;
     state.socket = null;

@@ -14,8 +14,14 @@ const state = {
   pending: new Map(), // client id -> {conversation, frame}
   canSupervise: false,
   queue: [],
+  waiting: 0,
   ending: new Set(),
+  opened: false, // the current socket opened (one that never does may mean "signed out")
+  lastAlive: 0, // the last time the session was kept alive (see keepAlive)
 };
+
+const RISK_ORDER = ["none", "watch", "high", "urgent"];
+const consoleRoot = $("console");
 
 function newId() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -31,7 +37,9 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
   const socket = new WebSocket(scheme + location.host + "/ws/staff/chat/");
   state.socket = socket;
+  state.opened = false;
   socket.addEventListener("open", () => {
+    state.opened = true;
     // The chats shown as one's own: the server says which ended or went to someone else.
     const own = [...state.panels]
       .filter(([, panel]) => panel.dataset.role === "own" && !panel.dataset.closed)
@@ -39,16 +47,57 @@ function connect() {
     socket.send(JSON.stringify({ type: "hello", last_seq: state.lastSeq, own }));
   });
   socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
-  socket.addEventListener("close", () => {
+  socket.addEventListener("close", async () => {
     if (state.socket !== socket) return;
     state.socket = null;
     setStatus(words.offline);
     // Jittered, so that after a server restart every page does not come back at once.
-    const delay = Math.min(5000, 300 * 2 ** state.retry) * (0.5 + Math.random());
+    let delay = Math.min(5000, 300 * 2 ** state.retry) * (0.5 + Math.random());
     state.retry += 1;
+    // Refused before it opened: perhaps the sign-in has expired. Say so (and keep trying:
+    // signing in again in another tab lets this console back in, with all it holds).
+    if (!state.opened && (await signedOut())) {
+      showSignedOut();
+      delay = 15000;
+    }
+    clearTimeout(state.reconnectTimer);
     state.reconnectTimer = setTimeout(connect, delay);
   });
 }
+
+// --- the session ----------------------------------------------------------------------------
+// The console works over its socket, which does not renew the sign-in: while the listener
+// works here (keys, clicks), the session is renewed over HTTP every few minutes, so that
+// a reconnect after 30 minutes of chatting is not refused.
+async function signedOut() {
+  try {
+    const response = await fetch(consoleRoot.dataset.aliveUrl, {
+      redirect: "manual",
+      cache: "no-store",
+    });
+    return response.type === "opaqueredirect" || response.status === 401 || response.status === 403;
+  } catch {
+    return false; // the network or the server: not the sign-in
+  }
+}
+
+function showSignedOut() {
+  const status = $("console-status");
+  status.textContent = `${words.signed_out} `;
+  const link = document.createElement("a");
+  link.href = consoleRoot.dataset.loginUrl;
+  link.target = "_blank";
+  link.rel = "noopener";
+  link.textContent = words.sign_in_again;
+  status.append(link);
+}
+
+function keepAlive() {
+  if (Date.now() - state.lastAlive < 5 * 60000) return;
+  state.lastAlive = Date.now();
+  fetch(consoleRoot.dataset.aliveUrl, { redirect: "manual", cache: "no-store" }).catch(() => {});
+}
+for (const kind of ["keydown", "pointerdown"]) document.addEventListener(kind, keepAlive);
 
 // Offline: the socket is as good as gone; close it, and reconnect as soon as the network
 // is back (the hello then says which chats the console still shows as its own).
@@ -80,8 +129,9 @@ function handle(frame) {
       state.retry = 0;
       setStatus(words.online);
       state.canSupervise = frame.can_supervise;
-      renderQueue(frame.queue);
-      for (const summary of frame.conversations) openPanel(summary, "own");
+      renderQueue(frame.queue, frame.waiting);
+      takeDone();
+      for (const summary of frame.conversations) openPanel(summary, "own", false);
       // Watches are re-established after a reconnect.
       for (const [id, panel] of state.panels) {
         if (panel.dataset.role === "watch") {
@@ -91,16 +141,17 @@ function handle(frame) {
       resendPending();
       break;
     case "queue":
-      renderQueue(frame.items);
+      renderQueue(frame.items, frame.waiting);
       break;
     case "load":
       renderLoad(frame);
       break;
     case "assigned":
-      openPanel(frame.conversation, "own");
+      takeDone();
+      openPanel(frame.conversation, "own", true);
       break;
     case "watching":
-      openPanel(frame.conversation, "watch");
+      openPanel(frame.conversation, "watch", false);
       break;
     case "released": {
       const panel = state.panels.get(String(frame.conversation));
@@ -120,7 +171,7 @@ function handle(frame) {
       break;
     case "typing": {
       const panel = state.panels.get(String(frame.conversation));
-      if (panel) panel.querySelector(".typing").hidden = !frame.on;
+      if (panel) showTyping(panel, frame.on);
       break;
     }
     case "status":
@@ -147,8 +198,11 @@ function minutesSince(iso) {
   return Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000));
 }
 
-function renderQueue(items) {
+// The head of the queue (the server sends the first ones, in priority order) and how many
+// wait in all.
+function renderQueue(items, waiting) {
   state.queue = items;
+  state.waiting = waiting ?? items.length;
   const rows = $("queue-rows");
   rows.replaceChildren();
   for (const item of items) {
@@ -170,10 +224,13 @@ function renderQueue(items) {
     }
     rows.append(row);
   }
-  $("queue-count").textContent = String(items.length);
-  $("queue-empty").hidden = items.length > 0;
+  const more = state.waiting - items.length;
+  $("queue-more").hidden = more <= 0;
+  $("queue-more").textContent = more > 0 ? fill(words.queue_more, { n: more }) : "";
+  $("queue-count").textContent = String(state.waiting);
+  $("queue-empty").hidden = state.waiting > 0;
 }
-setInterval(() => renderQueue(state.queue), 30000);
+setInterval(() => renderQueue(state.queue, state.waiting), 30000);
 
 function renderLoad(frame) {
   $("load-panel").hidden = false;
@@ -205,11 +262,25 @@ function renderLoad(frame) {
   }
 }
 
+// "Take next" waits for its answer (a second click would take a second child).
 const take = $("take-next");
-if (take) take.addEventListener("click", () => send({ type: "take_next" }));
+function takeDone() {
+  clearTimeout(state.takeTimer);
+  if (take) take.disabled = false;
+}
+if (take) {
+  take.addEventListener("click", () => {
+    if (!send({ type: "take_next" })) {
+      setStatus(words.offline);
+      return;
+    }
+    take.disabled = true;
+    state.takeTimer = setTimeout(takeDone, 5000);
+  });
+}
 
 // --- panels ---------------------------------------------------------------------------------
-function openPanel(summary, role) {
+function openPanel(summary, role, focus) {
   const key = String(summary.id);
   let panel = state.panels.get(key);
   if (!panel) {
@@ -224,7 +295,7 @@ function openPanel(summary, role) {
   delete panel.dataset.closed; // (a chat handed back to this console is live again)
   panel.querySelector(".panel-actions").hidden = false;
   panel.querySelector(".title").textContent = `#${summary.id} ${summary.line_name}`;
-  panel.querySelector(".risk").textContent = `${words.risk}: ${summary.risk}`;
+  showRisk(panel, summary.risk);
   panel.querySelector(".role").textContent = role === "watch" ? words.watching : "";
   const answers = [summary.age_band, summary.gender, ...(summary.topics || [])].filter(Boolean);
   panel.querySelector(".prechat").textContent = answers.join(" / ");
@@ -235,6 +306,8 @@ function openPanel(summary, role) {
   panel.querySelector(".unwatch").hidden = own;
   panel.querySelector(".transfer-box").hidden = !own && !state.canSupervise;
   panel.querySelector(".end").hidden = !own && !state.canSupervise;
+  panel.querySelector(".side").hidden = false;
+  panel.querySelector(".dismiss").hidden = true;
   const select = panel.querySelector(".phrases");
   if (select.options.length === 1) {
     for (const text of phrases[String(summary.line)] || []) {
@@ -244,7 +317,27 @@ function openPanel(summary, role) {
       select.append(option);
     }
   }
-  if (own) panel.querySelector("textarea").focus();
+  // A new chat takes the focus only from nobody: never from a message being written to
+  // another child (the text would go to the wrong chat).
+  const writing = document.activeElement?.closest(".chat-panel");
+  if (own && focus && (!writing || writing === panel)) panel.querySelector("textarea").focus();
+}
+
+function showRisk(panel, risk) {
+  const shown = panel.dataset.risk || "none";
+  if (RISK_ORDER.indexOf(risk) < RISK_ORDER.indexOf(shown)) return; // never lowered here
+  panel.dataset.risk = risk;
+  panel.querySelector(".risk").textContent = `${words.risk}: ${risk}`;
+  panel.classList.toggle("at-risk", risk === "high" || risk === "urgent");
+}
+
+function showTyping(panel, on) {
+  const typing = panel.querySelector(".typing");
+  typing.textContent = words.typing;
+  typing.hidden = !on;
+  clearTimeout(Number(typing.dataset.timer || 0));
+  // A "stopped" that never comes (the child's page closed) does not leave it on.
+  if (on) typing.dataset.timer = String(setTimeout(() => (typing.hidden = true), 6000));
 }
 
 function wire(panel, summary) {
@@ -265,8 +358,9 @@ function wire(panel, summary) {
     }
   });
   box.addEventListener("input", () => {
-    if (Date.now() - lastTyping > 2000) {
-      lastTyping = Date.now();
+    // "Stopped" always goes at once (an emptied box); "writing" at most every 2 s.
+    if (!box.value || Date.now() - lastTyping > 2000) {
+      lastTyping = box.value ? Date.now() : 0;
       send({ type: "typing", conversation: id, on: box.value.length > 0 });
     }
   });
@@ -298,11 +392,19 @@ function wire(panel, summary) {
     send({ type: "unwatch", conversation: id });
     removePanel(id);
   });
-  panel.querySelector(".transfer").addEventListener("change", (event) => {
-    if (event.target.value) {
-      send({ type: "transfer", conversation: id, to: Number(event.target.value) });
-      event.target.value = "";
-    }
+  // Choosing a name does nothing yet (arrow keys in the list choose as they go): the
+  // button hands the chat on, after a question.
+  panel.querySelector(".transfer-go").addEventListener("click", () => {
+    const select = panel.querySelector(".transfer");
+    if (!select.value) return;
+    const name = select.selectedOptions[0].textContent;
+    if (!window.confirm(fill(words.transfer_confirm, { name }))) return;
+    send({ type: "transfer", conversation: id, to: Number(select.value) });
+    select.value = "";
+  });
+  panel.querySelector(".dismiss").addEventListener("click", () => {
+    send({ type: "unwatch", conversation: id });
+    removePanel(id);
   });
   panel.querySelector(".end").addEventListener("click", () => {
     if (window.confirm(words.end_confirm)) {
@@ -371,8 +473,10 @@ function addMessage(frame) {
 // A child's message is delivered first and assessed a moment later.
 function flagRisk(frame) {
   const panel = state.panels.get(String(frame.conversation));
-  const item = panel?.querySelector(`li[data-seq="${Number(frame.seq)}"]`);
+  if (!panel) return;
+  const item = panel.querySelector(`li[data-seq="${Number(frame.seq)}"]`);
   if (item && (frame.risk === "high" || frame.risk === "urgent")) item.classList.add("risky");
+  showRisk(panel, frame.risk);
 }
 
 function confirmSent(frame) {
@@ -382,6 +486,7 @@ function confirmSent(frame) {
   const panel = state.panels.get(key);
   const item = panel?.querySelector(`li[data-id="${CSS.escape(frame.id)}"]`);
   item?.classList.remove("pending");
+  if (panel) panel.querySelector(".panel-error").hidden = true;
 }
 
 function notice(conversation, text) {
@@ -396,8 +501,19 @@ function closeRole(conversation, text) {
   const panel = state.panels.get(String(conversation));
   if (!panel) return;
   panel.dataset.closed = "1";
-  panel.querySelector(".compose").hidden = true;
-  panel.querySelector(".panel-actions").hidden = true;
+  for (const selector of [".compose", ".side", ".whisper"]) {
+    panel.querySelector(selector).hidden = true;
+  }
+  onlyDismiss(panel);
+}
+
+// A panel whose chat is no longer one's own or watched: only "Close this panel" is left.
+function onlyDismiss(panel) {
+  panel.querySelector(".panel-actions").hidden = false;
+  for (const control of panel.querySelectorAll(".panel-actions > button, .transfer-box")) {
+    control.hidden = true;
+  }
+  panel.querySelector(".dismiss").hidden = false;
 }
 
 function removePanel(conversation) {
@@ -416,36 +532,59 @@ function ended(frame) {
   for (const selector of [".compose", ".side", ".whisper", ".panel-actions"]) {
     panel.querySelector(selector).hidden = true;
   }
+  onlyDismiss(panel);
   if (frame.record_url) {
     const link = panel.querySelector(".record");
     link.href = frame.record_url;
     link.hidden = false;
-    panel.querySelector(".panel-actions").hidden = false;
-    for (const button of panel.querySelectorAll(".panel-actions button, .transfer-box")) {
-      button.hidden = true;
+    // The focus moves to the record only when the listener ended the chat: a chat that
+    // ended by itself must not take it from a message being written to another child.
+    if (state.ending.has(key)) {
+      link.focus();
+      window.open(frame.record_url, "_blank", "noopener");
     }
-    link.focus();
-    if (state.ending.has(key)) window.open(frame.record_url, "_blank", "noopener");
   }
   state.ending.delete(key);
 }
 
+const INPUTS = { send: "textarea", note: "input[name=note]", whisper: "input[name=whisper]" };
+
 function showError(frame) {
+  if (!frame.id) takeDone(); // the answer to "take next" (nobody waiting, the limit...)
   const panel = frame.conversation ? state.panels.get(String(frame.conversation)) : null;
   const target = panel ? panel.querySelector(".panel-error") : $("console-status");
   target.textContent = frame.message;
   target.hidden = false;
-  if (frame.id && state.pending.has(frame.id) && frame.code !== "too_fast") {
-    state.pending.delete(frame.id);
-    panel?.querySelector(`li[data-id="${CSS.escape(frame.id)}"]`)?.classList.add("refused");
+  const pending = frame.id ? state.pending.get(frame.id) : null;
+  if (!pending) return;
+  if (frame.code === "too_fast") {
+    // Sent again by itself in a moment (the same id: stored once).
+    setTimeout(() => {
+      if (state.pending.has(frame.id)) send(pending);
+    }, 3000);
+    return;
+  }
+  // Refused for good: struck through, and the text is given back to be changed.
+  state.pending.delete(frame.id);
+  panel?.querySelector(`li[data-id="${CSS.escape(frame.id)}"]`)?.classList.add("refused");
+  const input = panel?.querySelector(INPUTS[pending.type]);
+  if (input) {
+    const between = input.tagName === "TEXTAREA" ? "\n" : " ";
+    input.value = input.value ? `${pending.text}${between}${input.value}` : pending.text;
   }
 }
 
+// Stays until dismissed: a supervisor who looked away for a minute still sees it.
 function alertBanner(frame) {
   const banner = document.createElement("p");
-  banner.textContent = fill(words.alert, { id: frame.conversation });
+  banner.className = `alert risk-${frame.risk}`;
+  banner.textContent = `${fill(words.alert, { id: frame.conversation })} (${frame.risk}) `;
+  const dismiss = document.createElement("button");
+  dismiss.type = "button";
+  dismiss.textContent = words.dismiss;
+  dismiss.addEventListener("click", () => banner.remove());
+  banner.append(dismiss);
   $("chat-alerts").append(banner);
-  setTimeout(() => banner.remove(), 60000);
 }
 
 void lineNames;

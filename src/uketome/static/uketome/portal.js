@@ -14,6 +14,8 @@ function leave(event) {
 if (exit) {
   exit.addEventListener("click", leave);
   document.addEventListener("keydown", (event) => {
+    // Not the Esc that cancels a kana-kanji conversion (the IME is composing).
+    if (event.isComposing || event.keyCode === 229) return;
     if (event.key === "Escape") leave(event);
   });
 }
