@@ -483,6 +483,33 @@ def test_a_long_queue_reaches_the_console_as_its_head_and_a_count(
     assert pushed["waiting"] == QUEUE_SHOWN + 1
 
 
+def test_a_chat_taken_in_one_console_opens_in_the_listeners_other_consoles(
+    start_chat: Callable[..., tuple[int, str]],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+) -> None:
+    conversation, _token = start_chat()
+    listener = sign_in(personas["listener_tsu"])
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        desk, _ = await staff_socket(listener)
+        tablet, _ = await staff_socket(listener)
+        await desk.send_json_to({"type": "take_next"})
+        taken = await next_of(desk, "assigned")
+        seen = await next_of(tablet, "assigned")
+        await desk.send_json_to(
+            {"type": "send", "conversation": conversation, "id": "l1", "text": "こんばんは"}
+        )
+        echoed = await next_of(tablet, "message")
+        for socket in (desk, tablet):
+            await socket.disconnect()
+        return taken, seen, echoed
+
+    taken, seen, echoed = run_async(scenario)
+    assert taken["conversation"]["id"] == seen["conversation"]["id"] == conversation
+    assert echoed["text"] == "こんばんは"  # the other console follows the chat
+
+
 def test_the_queue_is_pushed_to_the_console_with_pre_chat_answers_and_risk(
     start_chat: Callable[..., tuple[int, str]],
     personas: dict[str, User],

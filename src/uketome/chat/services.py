@@ -525,6 +525,10 @@ def conversation_claim_next(
             conversation = Conversation.objects.select_related("line").get(pk=candidate)
             audit_record(actor=actor, action="chat.claimed", target=conversation)
             _publish_status(conversation, actor)
+            # Every console of the listener (another tab, another device) opens it.
+            publish_on_commit(
+                staff_group(actor.pk), {"kind": "assigned", "conversation": candidate}
+            )
             publish_on_commit(QUEUE_GROUP, {"kind": "queue"})
         return conversation
     raise ChatError("queue_empty", _("Nobody is waiting."))
