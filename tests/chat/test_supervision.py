@@ -304,6 +304,8 @@ def test_a_high_risk_message_alerts_the_supervisors_signed_in(
     r = run_async(scenario)
     assert r["banner"]["event"] == "chat.risk" and r["banner"]["conversation"] == conversation
     assert r["banner"]["url"] == "/staff/chat/"  # the staff pages' banner links the console
+    # ...and names the level as the other alerts do (in Japanese, with its rank).
+    assert (r["banner"]["risk"], r["banner"]["rank"]) in (("高", 2), ("緊急", 3))
     assert r["heard_elsewhere"] == []
     assert r["alert"]["conversation"] == conversation and r["alert"]["risk"] in ("high", "urgent")
     # The message reaches the listener at once; its level follows as soon as it is scored.

@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from uketome.chat.hub import (
     QUEUE_GROUP,
@@ -475,7 +476,13 @@ def _risk_raised(message: Message, assessment: Any) -> None:
         data={"risk": assessment.level, "seq": message.seq},
     )
     # The supervisors of the chat's site; of the whole network while no site has it yet.
-    publish_alert_on_commit(site_supervisors_group(conversation.site_id), "chat.risk", payload)
+    # The staff pages' banner reads as the other alerts do: the level's name, its rank.
+    from uketome.triage.models import RiskLevel
+
+    with override("ja"):
+        label = str(RiskLevel(assessment.level).label)
+    banner = {**payload, "risk": label, "rank": RISK_RANKS.get(assessment.level, 0)}
+    publish_alert_on_commit(site_supervisors_group(conversation.site_id), "chat.risk", banner)
     publish_on_commit(
         SUPERVISORS_GROUP, {"kind": "alert", "site_id": conversation.site_id, **payload}
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -276,6 +277,7 @@ def console(request: HttpRequest) -> HttpResponse:
             "strings": strings,
             "targets": _transfer_targets(request.user),
             "can_take": take_chat.test(request.user),
+            "idle_seconds": settings.SESSION_COOKIE_AGE,
         },
     )
 

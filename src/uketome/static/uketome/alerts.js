@@ -23,6 +23,8 @@ if (root.dataset.alerts === "on" && region) {
       const data = JSON.parse(event.data);
       const textKey = TEXTS[data.event];
       if (!textKey) return;
+      // The chat console has its own banner for a chat at risk.
+      if (data.event === "chat.risk" && document.getElementById("console")) return;
       const item = document.createElement("p");
       item.className = `alert rank-${data.rank}`;
       const link = document.createElement("a");

@@ -20,7 +20,9 @@ const state = {
   waitingSince: 0,
   lastTyping: 0,
   ready: false, // welcomed and the replay shown: new messages may go straight out
+  welcomed: false, // the current socket has had its welcome
   lastHeard: 0, // when the socket last brought a frame
+  pingSentAt: 0, // a ping not answered yet (any frame answers it)
   backTimer: 0,
 };
 
@@ -87,8 +89,10 @@ function connect(path) {
   const socket = new WebSocket(scheme + location.host + socketPath);
   state.socket = socket;
   state.ready = false;
+  state.welcomed = false;
   socket.addEventListener("open", () => {
     state.lastHeard = Date.now();
+    state.pingSentAt = 0;
     socket.send(
       JSON.stringify({
         type: "hello",
@@ -101,6 +105,7 @@ function connect(path) {
   socket.addEventListener("message", (event) => {
     if (state.socket !== socket) return; // an old socket, already given up
     state.lastHeard = Date.now();
+    state.pingSentAt = 0;
     let frame;
     try {
       frame = JSON.parse(event.data);
@@ -121,6 +126,10 @@ function dropSocket() {
   const socket = state.socket;
   state.socket = null;
   state.ready = false;
+  state.welcomed = false;
+  // The old socket's timers must not let anything out on the next one.
+  clearTimeout(state.replayTimer);
+  clearTimeout(state.fastTimer);
   if (socket && socket.readyState <= WebSocket.OPEN) socket.close();
   if (state.ended) return;
   clearTimeout(state.backTimer);
@@ -137,14 +146,20 @@ window.addEventListener("offline", () => {
   if (state.socket) dropSocket();
 });
 
-// A connection can die without a word (weak signal, the phone still "online"): ask the
-// server every 15 s when nothing came; nothing for 25 s, and the socket is given up.
+// A connection can die without a word (weak signal, the phone still "online"): after 15 s
+// without a frame the page asks (ping); no answer within 10 s, and the socket is given up.
+// Only once welcomed (before that, the server's own hello time limit applies, and a busy
+// server may take long to answer a hello).
 setInterval(() => {
   const socket = state.socket;
-  if (!socket || socket.readyState !== WebSocket.OPEN) return;
-  const quiet = Date.now() - state.lastHeard;
-  if (quiet > 25000) dropSocket();
-  else if (quiet > 15000) send({ type: "ping" });
+  if (!socket || socket.readyState !== WebSocket.OPEN || !state.welcomed) return;
+  const now = Date.now();
+  if (state.pingSentAt) {
+    if (now - state.pingSentAt > 10000) dropSocket();
+  } else if (now - state.lastHeard > 15000) {
+    state.pingSentAt = now;
+    send({ type: "ping" });
+  }
 }, 5000);
 window.addEventListener("online", () => {
   if (!state.socket && !state.ended && state.token) {
@@ -172,6 +187,8 @@ function handle(frame) {
   switch (frame.type) {
     case "welcome":
       state.retry = 0;
+      state.welcomed = true;
+      state.ready = false; // until the replay is shown (replayDone)
       setConnection(state.lastSeq ? words.back : "");
       clearTimeout(state.backTimer);
       if (state.lastSeq) state.backTimer = setTimeout(() => setConnection(""), 2000);
@@ -272,7 +289,7 @@ function scrollDown() {
 
 function replayDone() {
   clearTimeout(state.replayTimer);
-  if (state.replayTo === null) return;
+  if (state.replayTo === null || !state.welcomed) return;
   state.replayTo = null;
   state.ready = true;
   flushOutbox();
@@ -367,7 +384,8 @@ function onError(frame) {
     state.ready = false;
     clearTimeout(state.fastTimer);
     state.fastTimer = setTimeout(() => {
-      if (!state.socket || state.replayTo !== null) return; // the next welcome resends
+      const open = state.socket?.readyState === WebSocket.OPEN && state.welcomed;
+      if (!open || state.replayTo !== null) return; // the next welcome resends
       state.ready = true;
       flushOutbox();
     }, 3000);

@@ -92,8 +92,11 @@ function showSignedOut() {
   status.append(link);
 }
 
+// At most every 5 minutes, and three times within the idle time-out when it is shorter.
+const RENEW_EVERY = Math.min(5 * 60000, ((Number(consoleRoot.dataset.idleSeconds) || 1800) * 1000) / 3);
+
 function keepAlive() {
-  if (Date.now() - state.lastAlive < 5 * 60000) return;
+  if (Date.now() - state.lastAlive < RENEW_EVERY) return;
   state.lastAlive = Date.now();
   fetch(consoleRoot.dataset.aliveUrl, { redirect: "manual", cache: "no-store" }).catch(() => {});
 }
