@@ -441,8 +441,60 @@ def test_an_ack_never_overtakes_a_message_the_page_has_not_had(
         return frames
 
     shown = [f for f in run_async(scenario) if f["type"] in ("message", "ack")]
-    assert [(f["type"], f.get("id")) for f in shown] == [("message", "l1"), ("message", "c1")]
+    # (the retried message is the child's own: answered as an ack, after what came before it)
+    assert [(f["type"], f.get("id")) for f in shown] == [("message", "l1"), ("ack", "c1")]
     assert shown[0]["text"] == "だいじょうぶ?" and shown[0]["seq"] < shown[1]["seq"]
+
+
+def test_ones_own_message_filled_in_ahead_of_its_answer_is_still_answered_as_ones_own(
+    start_chat: Callable[..., tuple[int, str]],
+    personas: dict[str, User],
+    sign_in: Callable[..., Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With several processes, the child's next message (through Redis) can reach the
+    console before the answer for the listener's own message (from the store): the gap it
+    leaves is filled from the database, and the listener's message in it is still an
+    ``ack`` to the console, not somebody's new message."""
+    from uketome.chat import services, store
+    from uketome.chat.hub import conversation_group, hub
+
+    conversation, token = start_chat()
+    listener = sign_in(personas["listener_tsu"])
+    real_post = store.message_post
+
+    async def answer_comes_late(**fields: Any) -> Any:
+        if fields.get("client_id") != "l1":
+            return await real_post(**fields)
+        events: list[tuple[str, dict[str, Any]]] = []
+        hub.capture(lambda group, event: events.append((group, event)))
+        try:
+            posted = await real_post(**fields)
+            await sync_to_async(services.message_post)(
+                conversation_id=conversation, sender="child", client_id="c1", text="あのね"
+            )
+        finally:
+            hub.capture(None)
+        hub.publish(conversation_group(conversation), events[-1][1])  # the child's, first
+        return posted
+
+    monkeypatch.setattr(store, "message_post", answer_comes_late)
+
+    async def scenario() -> list[dict[str, Any]]:
+        child, _ = await child_socket(conversation, token)
+        staff, _ = await staff_socket(listener)
+        await staff.send_json_to({"type": "take_next"})
+        await next_of(staff, "assigned")
+        await staff.send_json_to(
+            {"type": "send", "conversation": conversation, "id": "l1", "text": "どうしたの"}
+        )
+        frames = await frames_until(staff, lambda f: f.get("id") == "c1")
+        await staff.disconnect()
+        await child.disconnect()
+        return frames
+
+    shown = [(f["type"], f.get("id")) for f in run_async(scenario) if f.get("id")]
+    assert shown == [("ack", "l1"), ("message", "c1")]
 
 
 def test_a_waiting_child_who_stays_away_leaves_the_queue(

@@ -243,6 +243,7 @@ class OrderedSocket(AsyncWebsocketConsumer):
         self.delivered: dict[int, int] = {}
         self.lock = asyncio.Lock()
         self.groups_followed: set[str] = set()
+        self.posting: set[str] = set()  # client ids of this socket's messages being stored
 
     async def send_json(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
@@ -338,6 +339,26 @@ class OrderedSocket(AsyncWebsocketConsumer):
             await self.send_item(item)
         self.delivered[conversation_id] = last
         return True
+
+    async def post_own(self, **fields: Any) -> services.Posted:
+        """Store a message this socket sent, and answer it. Until it is answered, its item
+        may reach the socket by another way first (a gap filled for another process's
+        message): it is still answered as this socket's own (``sent_here``)."""
+        client_id = fields.get("client_id")
+        mark = client_id if isinstance(client_id, str) else ""
+        self.posting.add(mark)
+        try:
+            posted: services.Posted = await store.message_post(origin=self.conn_id, **fields)
+            await self.send_ack(posted)
+            return posted
+        finally:
+            self.posting.discard(mark)
+
+    def sent_here(self, item: dict[str, Any]) -> bool:
+        """Whether ``item`` is a message this socket sent (answered as an ``ack``)."""
+        return item.get("origin") == self.conn_id or (
+            bool(item.get("id")) and item["id"] in self.posting
+        )
 
     async def send_ack(self, posted: services.Posted) -> None:
         """The answer to one's own message. A new one goes through the ordered path (the
@@ -555,22 +576,20 @@ class ChildChatConsumer(OrderedSocket):
             await self.send_json(_error("too_fast", **extra))
             return
         try:
-            posted = await store.message_post(
+            posted = await self.post_own(
                 conversation_id=self.conversation_id,
                 sender=Sender.CHILD,
                 client_id=client_id,
                 text=frame.get("text"),
-                origin=self.conn_id,
             )
         except services.ChatError as error:
             await self.send_json(_error(error.code, error.message, **extra))
             return
-        await self.send_ack(posted)
         if posted.created:  # delivered: now its risk, while the child's next frame is read
             spawn(assess(posted.message))
 
     async def send_item(self, item: dict[str, Any]) -> None:
-        if item.get("origin") == self.conn_id and item["from"] == Sender.CHILD:
+        if item["from"] == Sender.CHILD and self.sent_here(item):
             await self.send_json(
                 {"type": "ack", "id": item["id"], "seq": item["seq"], "at": item["at"]}
             )
@@ -800,15 +819,13 @@ class StaffChatConsumer(OrderedSocket):
         limit, window = flood
         if not hub.allow(conversation_id, f"staff{self.user.pk}", limit=limit, window=window):
             raise services.ChatError("too_fast", _messages()["too_fast"])
-        posted = await store.message_post(
+        await self.post_own(
             conversation_id=conversation_id,
             sender=sender,
             client_id=frame.get("id"),
             text=frame.get("text"),
             author=self.user,
-            origin=self.conn_id,
         )
-        await self.send_ack(posted)
 
     async def do_send(self, frame: dict[str, Any]) -> None:
         conversation_id = await self._own_conversation(frame)
@@ -901,7 +918,7 @@ class StaffChatConsumer(OrderedSocket):
 
     # --- events ----------------------------------------------------------------------
     async def send_item(self, item: dict[str, Any]) -> None:
-        if item.get("origin") == self.conn_id and item["from"] != Sender.CHILD:
+        if item["from"] != Sender.CHILD and self.sent_here(item):
             await self.send_json(
                 {
                     "type": "ack",
