@@ -108,6 +108,18 @@ def _texts(page: Any, selector: str) -> list[str]:
     return [t.strip() for t in page.locator(selector).all_inner_texts()]
 
 
+def _child_waiting(browser: Any, base: str) -> tuple[Any, Any]:
+    """A child's browser on the chat line, first in the queue: (context, page)."""
+    _chat_line()
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    child = context.new_page()
+    child.set_default_timeout(15_000)
+    child.goto(base + "/chat/")
+    child.locator("#prechat button[type=submit]").click()
+    child.locator("#queue-position").filter(has_text="1").wait_for()
+    return context, child
+
+
 def test_a_child_and_a_listener_chat_through_a_network_drop(
     browser: Any, asgi_server: str, personas: dict[str, User]
 ) -> None:
@@ -367,14 +379,8 @@ def test_what_a_child_wrote_is_never_lost_and_esc_while_converting_stays(
     from uketome.chat import services
     from uketome.chat.models import Conversation
 
-    _chat_line()
-    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
-    child = context.new_page()
-    child.set_default_timeout(15_000)
+    context, child = _child_waiting(browser, asgi_server)
     try:
-        child.goto(asgi_server + "/chat/")
-        child.locator("#prechat button[type=submit]").click()
-        child.locator("#queue-position").filter(has_text="1").wait_for()
         # The Esc that cancels a kana-kanji conversion is not the quick exit.
         child.locator("#text").focus()
         child.evaluate(
@@ -431,5 +437,62 @@ def test_the_chat_page_fits_320_px_reads_larger_and_passes_axe(
         assert serious_problems(page, "waiting") == []
         page.keyboard.press("Escape")  # quick exit, also in the middle of a chat
         page.wait_for_url("https://www.google.co.jp/**")
+    finally:
+        context.close()
+
+
+def test_furigana_changes_in_place_and_a_link_asks_before_it_ends_the_chat(
+    browser: Any, asgi_server: str, personas: dict[str, User]
+) -> None:
+    """An eight-year-old who asks for less (or more) furigana in the middle of a chat keeps
+    the chat: the page's words change in place. Any other link that would leave the page
+    asks first; the quick exit never does."""
+    from uketome.chat import services
+    from uketome.chat.models import Conversation
+
+    context, child = _child_waiting(browser, asgi_server)
+    try:
+        listener = personas["listener_tsu"]
+        conversation = services.conversation_claim_next(actor=listener)
+        services.message_post(
+            conversation_id=conversation.pk,
+            sender="listener",
+            client_id="hello-1",
+            text="こんばんは。なんでも かいてね",
+            author=listener,
+        )
+        child.locator("#log li.from-listener", has_text="なんでも").wait_for()
+        assert child.locator("h1 ruby").count() > 0  # furigana on every kanji by default
+
+        child.locator("nav.grades a[href='?g=none']").click()
+        child.wait_for_url("**/chat/?g=none")
+        child.locator("h1").filter(has_text="チャット").wait_for()
+        assert child.locator("h1 ruby").count() == 0
+        assert child.locator("nav.grades a[aria-current]").get_attribute("href") == "?g=none"
+        assert "g=none" in (child.locator("[data-regrade=hide] a").get_attribute("href") or "")
+        # The chat goes on as before: what was said is still there, both ways work.
+        assert _texts(child, "#log li.from-listener .text") == ["こんばんは。なんでも かいてね"]
+        child.locator("#text").fill("ふりがな けした")
+        child.locator("#send").click()
+        child.locator("#log li.pending").first.wait_for(state="detached")
+        assert [m.text for m in Message.objects.filter(sender="child")] == ["ふりがな けした"]
+
+        # Another link asks; "no" keeps the chat, "yes" leaves.
+        asked: list[str] = []
+
+        def answer(dialog: Any, accept: bool) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        child.once("dialog", lambda dialog: answer(dialog, False))
+        child.locator("[data-regrade=hide] a").click()
+        time.sleep(0.5)
+        assert len(asked) == 1 and "チャット" in asked[0]
+        assert child.url.endswith("/chat/?g=none") and child.locator("#talk").is_visible()
+        assert Conversation.objects.get().status == "active"
+        child.once("dialog", lambda dialog: answer(dialog, True))
+        child.locator("[data-regrade=hide] a").click()
+        child.wait_for_url("**/p/hide-history/?g=none")
+        assert len(asked) == 2
     finally:
         context.close()

@@ -601,3 +601,39 @@ def test_a_hello_that_arrived_in_time_is_answered_however_slow_the_server(
         return welcome
 
     assert run_async(scenario)["status"] == "waiting"
+
+
+def test_a_waiting_child_is_told_a_new_guess_at_the_wait_when_the_pace_changes(
+    start_chat: Callable[..., tuple[int, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nobody was answered lately, so the child is told "we cannot say". Then the line
+    # answers someone (on another process, say): the child, still first in line, hears
+    # the new guess without anyone else joining or leaving the queue.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from uketome.chat import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "WAIT_RENEW_SECONDS", 0.3)
+    waiting = start_chat()
+    line_id = Conversation.objects.get(pk=waiting[0]).line_id
+
+    def someone_answered() -> None:
+        at = timezone.now() - timedelta(minutes=5)
+        answered = Conversation.objects.create(
+            line_id=line_id, token_hash="0" * 64, status=Status.ENDED, started_at=at
+        )
+        Conversation.objects.filter(pk=answered.pk).update(claimed_at=at)
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        child, welcome = await child_socket(*waiting)
+        await sync_to_async(someone_answered)()
+        told = await next_of(child, "queue")
+        await child.disconnect()
+        return welcome, told
+
+    welcome, told = run_async(scenario)
+    assert (welcome["position"], welcome["estimate_minutes"]) == (1, None)
+    assert told["position"] == 1
+    assert isinstance(told["estimate_minutes"], int) and told["estimate_minutes"] >= 1

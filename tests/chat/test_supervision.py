@@ -146,6 +146,50 @@ def test_a_listener_transfers_a_chat_to_a_colleague_who_then_has_it(
     assert Conversation.objects.get(pk=conversation).listener == two
 
 
+def test_a_chat_is_handed_only_to_someone_with_the_console_open(
+    start_chat: Callable[..., tuple[int, str]],
+    make_staff: Callable[..., User],
+    sign_in: Callable[..., Client],
+) -> None:
+    # The transfer list is everyone who may take chats at the site; handing a child to a
+    # colleague who has gone home would leave the child waiting with nobody there.
+    conversation, token = start_chat()
+    one = make_staff(Role.LISTENER, "tsu")
+    two = make_staff(Role.LISTENER, "tsu")
+    first, second = sign_in(one), sign_in(two)
+
+    async def scenario() -> dict[str, Any]:
+        child, _ = await child_socket(conversation, token)
+        a, _ = await staff_socket(first)
+        await a.send_json_to({"type": "take_next"})
+        await next_of(a, "assigned")
+        await a.send_json_to({"type": "transfer", "conversation": conversation, "to": two.pk})
+        nobody_there = await next_of(a, "error")
+        kept = await frames_for(a, 0.3)
+        # The colleague opens the console: now the chat can go to them ...
+        b, _ = await staff_socket(second)
+        await a.send_json_to({"type": "transfer", "conversation": conversation, "to": two.pk})
+        await next_of(b, "assigned")
+        # ... and after they close it, nobody can hand them a chat any more.
+        await b.disconnect()
+        await a.send_json_to({"type": "take_next"})
+        await next_of(a, "assigned")
+        await a.send_json_to({"type": "transfer", "conversation": second_chat, "to": two.pk})
+        closed = await next_of(a, "error")
+        for socket in (child, a):
+            await socket.disconnect()
+        return locals()
+
+    second_chat, _ = start_chat()  # another child, for the last hand-over
+    r = run_async(scenario)
+    assert r["nobody_there"]["code"] == "busy"
+    assert r["nobody_there"]["message"] == "その人は今、チャットのコンソールを開いていません。"
+    assert not of_type(r["kept"], "released")
+    assert r["closed"]["code"] == "busy"
+    assert Conversation.objects.get(pk=conversation).listener == two
+    assert Conversation.objects.get(pk=second_chat).listener == one
+
+
 def test_a_console_that_comes_back_learns_what_became_of_its_chats_meanwhile(
     start_chat: Callable[..., tuple[int, str]],
     make_staff: Callable[..., User],
@@ -219,12 +263,13 @@ def test_a_watcher_stops_following_a_chat_handed_to_another_site(
     colleague = make_staff(Role.LISTENER, "tsu")
     elsewhere = make_staff(Role.LISTENER, "suzuka")
     listener, supervisor = sign_in(first), sign_in(make_staff(Role.SUPERVISOR, "tsu"))
-    second = sign_in(colleague)
+    second, third = sign_in(colleague), sign_in(elsewhere)
 
     async def scenario() -> dict[str, Any]:
         child, _ = await child_socket(conversation, token)
         a, _ = await staff_socket(listener)
         b, _ = await staff_socket(second)
+        c, _ = await staff_socket(third)
         sup, _ = await staff_socket(supervisor)
         await a.send_json_to({"type": "take_next"})
         await next_of(a, "assigned")
@@ -246,7 +291,7 @@ def test_a_watcher_stops_following_a_chat_handed_to_another_site(
             {"type": "whisper", "conversation": conversation, "id": "w1", "text": "どう?"}
         )
         whisper = await next_of(sup, "error")
-        for socket in (child, a, b, sup):
+        for socket in (child, a, b, c, sup):
             await socket.disconnect()
         return locals()
 

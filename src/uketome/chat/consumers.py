@@ -36,6 +36,7 @@ from uketome.chat.hub import (
     GONE,
     SUPERVISORS_GROUP,
     Batch,
+    console_opened,
     conversation_group,
     db,
     hub,
@@ -437,6 +438,7 @@ class ChildChatConsumer(OrderedSocket):
         self.conversation_id: int | None = None
         self.status = ""
         self.position: int | None = None
+        self.estimate: int | None = None  # the wait the child was last told, in minutes
         self.line_id: int | None = None
         self.flood = (10, 10)
         await self.accept()
@@ -533,7 +535,7 @@ class ChildChatConsumer(OrderedSocket):
             if closes_at is not None:
                 closing.append(closes_at)
             self.status = conversation.status
-            self.position = data["position"]
+            self.position, self.estimate = data["position"], data["estimate_minutes"]
             await self.send_json(
                 {
                     "type": "welcome",
@@ -633,8 +635,9 @@ class ChildChatConsumer(OrderedSocket):
         entry = snapshot["positions"].get(self.conversation_id)
         if entry is None:
             return
-        if entry["position"] != self.position:
-            self.position = entry["position"]
+        told = (entry["position"], entry["estimate_minutes"])
+        if told != (self.position, self.estimate):  # a new place, or a new guess at the wait
+            self.position, self.estimate = told
             await self.send_json(
                 {
                     "type": "queue",
@@ -668,6 +671,7 @@ def _staff_identity(session_key: Any) -> tuple[Any, dict[str, Any]] | None:
     forget_scope(user)
     if not use_chat_console.test(user):
         return None
+    console_opened([user.pk])
     from uketome.accounts.roles import Role
 
     return user, {
@@ -711,7 +715,7 @@ class StaffChatConsumer(OrderedSocket):
         hub.staff.add(self)
 
     async def disconnect(self, code: int) -> None:
-        hub.staff.discard(self)
+        await hub.console_gone(self)
         await self.leave_all()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

@@ -36,6 +36,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections, transaction
 
 logger = logging.getLogger(__name__)
@@ -263,6 +264,37 @@ def staff_group(user_id: int) -> str:
     return f"chat.u.{user_id}"
 
 
+# --- who has a console open (in any process: the cache is Redis with UKETOME_REDIS_URL) ---
+#: A console counts as open this long after its process last said so; each process says
+#: it again for its consoles every CONSOLE_RENEW_SECONDS.
+CONSOLE_SECONDS = 60
+CONSOLE_RENEW_SECONDS = 20
+#: A waiting child's wait is guessed again this often even when the queue has not moved
+#: (the pace of the last hour changes as time goes by).
+WAIT_RENEW_SECONDS = 60
+
+
+def _console_key(user_id: int) -> str:
+    return f"chat:console:{user_id}"
+
+
+def console_opened(user_ids: Sequence[int]) -> None:
+    """Note that these users have a console open (database thread: the cache may be Redis)."""
+    if user_ids:
+        cache.set_many({_console_key(pk): 1 for pk in user_ids}, CONSOLE_SECONDS)
+
+
+def console_closed(user_id: int) -> None:
+    """The user's last console in this process closed. Another process that still holds
+    one of theirs says so again within CONSOLE_RENEW_SECONDS."""
+    cache.delete(_console_key(user_id))
+
+
+def console_open(user_id: int) -> bool:
+    """Whether the user has the chat console open somewhere (to hand a chat to them)."""
+    return cache.get(_console_key(user_id)) is not None
+
+
 class Member(Protocol):
     async def hub_event(self, group: str, event: dict[str, Any]) -> None: ...
 
@@ -302,6 +334,8 @@ class Hub:
             self.__init__()  # type: ignore[misc]  # a new loop: nothing of the old one is valid
             self.loop = loop
             self.tasks.append(loop.create_task(self._sweep_forever()))
+            self.tasks.append(loop.create_task(self._consoles_forever()))
+            self.tasks.append(loop.create_task(self._waits_forever()))
         if _failed(self.connecting):
             self.connecting = None
         if self.connecting is None:
@@ -345,6 +379,37 @@ class Hub:
                 raise
             except Exception:
                 logger.exception("chat: sweep failed")
+
+    async def _consoles_forever(self) -> None:
+        while True:
+            await asyncio.sleep(CONSOLE_RENEW_SECONDS)
+            try:
+                await db(console_opened, later=True)(sorted(self.console_users()))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("chat: could not renew the open consoles")
+
+    async def _waits_forever(self) -> None:
+        from uketome.chat.models import Status
+
+        while True:
+            await asyncio.sleep(WAIT_RENEW_SECONDS)
+            if any(child.status == Status.WAITING for child in self.children):
+                self.queue_changed()
+
+    def console_users(self) -> set[int]:
+        return {member.user.pk for member in self.staff if member.user is not None}
+
+    async def console_gone(self, member: Any) -> None:
+        """A console socket closed: if it was the user's last one here, they no longer
+        have a console open (as far as this process knows)."""
+        self.staff.discard(member)
+        if member.user is not None and member.user.pk not in self.console_users():
+            try:
+                await db(console_closed, later=True)(member.user.pk)
+            except Exception:
+                logger.exception("chat: could not note a console closed")
 
     # --- membership --------------------------------------------------------------------
     async def join(self, group: str, member: Member) -> None:

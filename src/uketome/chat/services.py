@@ -29,6 +29,7 @@ from django.utils.translation import override
 from uketome.chat.hub import (
     QUEUE_GROUP,
     SUPERVISORS_GROUP,
+    console_open,
     conversation_group,
     publish_on_commit,
     staff_group,
@@ -581,6 +582,8 @@ def conversation_transfer(*, actor: Any, conversation: Conversation, to: Any) ->
 
     if to is None or not to.is_active or not take_chat.test(to):
         raise ChatError("busy", _("That person cannot take chats."))
+    if not console_open(to.pk):  # the child would wait with nobody there
+        raise ChatError("busy", _("That person does not have the chat console open now."))
     limit = settings_for(conversation.line_id).max_per_listener
     if active_count(to, conversation.line_id) >= limit:
         raise ChatError("busy", _("That listener already has as many chats as allowed."))

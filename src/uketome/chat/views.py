@@ -93,6 +93,7 @@ def _child_words() -> dict[str, str]:
         "sending": _("sending"),
         "typing": _("The listener is writing..."),
         "end_confirm": _("Do you want to end the chat?"),
+        "leave_confirm": _("If you leave this page, the chat ends. Do you want to leave?"),
         "ended": _("The chat has ended."),
         "start_failed": _("The chat could not start. Please try again."),
         "closed": _("The chat is closed now."),

@@ -399,6 +399,48 @@ function onError(frame) {
   box.value = box.value ? `${text}\n${box.value}` : text;
 }
 
+// --- links while a chat is on -------------------------------------------------------------
+// The chat lives only in this page: following a link in the same tab would end it. A
+// furigana choice is applied in place (the page's words fetched again with the new choice,
+// the address updated); any other link asks first. The quick exit never asks, and a phone
+// number or a link to a new tab leaves the page as it is.
+const chatOn = () => Boolean(state.token) && !state.ended;
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest?.("a[href]");
+  if (!link || link.id === "quick-exit" || !chatOn() || event.defaultPrevented) return;
+  if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+    return;
+  }
+  if (link.target && link.target !== "_self") return;
+  const url = new URL(link.href, location.href);
+  if (url.protocol !== "http:" && url.protocol !== "https:") return; // tel:, mailto:
+  event.preventDefault();
+  if (link.closest("[data-regrade='grades']") && url.pathname === location.pathname) {
+    regrade(url);
+  } else if (window.confirm(words.leave_confirm)) {
+    location.assign(url.href);
+  }
+});
+
+async function regrade(url) {
+  let fresh;
+  try {
+    const response = await fetch(url.href, { credentials: "omit", cache: "no-store" });
+    if (!response.ok) return;
+    fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  } catch {
+    return; // offline: the words stay as they are
+  }
+  for (const part of document.querySelectorAll("[data-regrade]")) {
+    const twin = fresh.querySelector(`[data-regrade="${part.dataset.regrade}"]`);
+    if (!twin) continue;
+    part.replaceChildren(...[...twin.childNodes].map((node) => document.importNode(node, true)));
+    if (twin.hasAttribute("href")) part.setAttribute("href", twin.getAttribute("href"));
+  }
+  history.replaceState(null, "", url.pathname + url.search);
+}
+
 // --- the end ------------------------------------------------------------------------------
 $("end").addEventListener("click", () => {
   if (!window.confirm(words.end_confirm)) return;
