@@ -45,6 +45,9 @@ def asgi_server(transactional_db: Any, settings: Any) -> Iterator[str]:
 
     from uketome.asgi import application
 
+    from django.core.cache import cache
+
+    cache.clear()  # the start limit counts per address: every test is a new visitor
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
     settings.CHAT_SWEEP_SECONDS = 3600
     app = ProtocolTypeRouter(
@@ -494,5 +497,39 @@ def test_furigana_changes_in_place_and_a_link_asks_before_it_ends_the_chat(
         child.locator("[data-regrade=hide] a").click()
         child.wait_for_url("**/p/hide-history/?g=none")
         assert len(asked) == 2
+    finally:
+        context.close()
+
+
+def test_a_child_whose_listener_is_gone_is_told_and_waits_for_the_next(
+    browser: Any, asgi_server: str, personas: dict[str, User]
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from uketome.chat import services
+
+    context, child = _child_waiting(browser, asgi_server)
+    try:
+        first = services.conversation_claim_next(actor=personas["listener_tsu"])
+        child.locator("#waiting").wait_for(state="hidden")
+        child.locator("#text").fill("はなしを きいて")
+        child.locator("#send").click()
+        child.locator("#log li.pending").first.wait_for(state="detached")
+        # The listener's console is not open anywhere: after the grace, the sweep puts
+        # the chat back in the queue.
+        now = timezone.now()
+        services.sweep(now=now)
+        assert services.sweep(now=now + timedelta(seconds=121)).returned == [first.pk]
+        child.locator("#waiting").wait_for()
+        child.locator("#queue-position").filter(has_text="1").wait_for()
+        child.locator("#log li.from-system", has_text="待って").wait_for()
+        assert _texts(child, "#log li.from-child .text") == ["はなしを きいて"]
+        # The next listener arrives: the child is told again, and can write on.
+        services.conversation_claim_next(actor=personas["supporter_tsu"])
+        child.locator("#waiting").wait_for(state="hidden")
+        assert child.locator("#log li.notice", has_text="受け手が来ました").count() == 2
+        assert child.evaluate("() => document.activeElement.id") == "text"
     finally:
         context.close()

@@ -578,3 +578,64 @@ def test_the_queue_is_pushed_to_the_console_with_pre_chat_answers_and_risk(
     assert len(queue) == 1
     assert queue[0]["age_band"] == "upper_elementary" and queue[0]["topics"] == ["bullying"]
     assert queue[0]["risk"] == "none" and queue[0]["waiting_since"]
+
+
+def test_a_chat_whose_listener_is_gone_goes_back_to_the_queue_for_the_next_listener(
+    start_chat: Callable[..., tuple[int, str]],
+    make_staff: Callable[..., User],
+    sign_in: Callable[..., Client],
+) -> None:
+    # One listener's console dies mid-chat (a crashed browser, a dead network) and does
+    # not come back; another's drops and comes back within the grace. Only the first chat
+    # goes back to the queue, ahead of children who came later; its child is told and
+    # the next listener reads everything said so far.
+    gone_chat, gone_token = start_chat()
+    kept_chat, _ = start_chat()
+    gone_user, kept_user, next_user = (make_staff(Role.LISTENER, "tsu") for _ in range(3))
+    gone, kept, next_listener = sign_in(gone_user), sign_in(kept_user), sign_in(next_user)
+    later_child = start_chat()[0]
+    sweep = sync_to_async(services.sweep)
+    t0 = timezone.now()
+
+    async def scenario() -> dict[str, Any]:
+        child, _ = await child_socket(gone_chat, gone_token)
+        a, _ = await staff_socket(gone)
+        await a.send_json_to({"type": "take_next"})
+        await next_of(a, "assigned")
+        b, _ = await staff_socket(kept)
+        await b.send_json_to({"type": "take_next"})
+        await next_of(b, "assigned")
+        await next_of(child, "status")
+        await child.send_json_to({"type": "message", "id": "c1", "text": "きいてほしいことがある"})
+        await next_of(a, "message")
+        await a.disconnect()
+        await b.disconnect()
+        first = await sweep(now=t0)  # both gone: noted, nothing moves yet
+        b, _ = await staff_socket(kept)  # back within the grace
+        second = await sweep(now=t0 + timedelta(seconds=60))
+        third = await sweep(now=t0 + timedelta(seconds=121))
+        told = await frames_until(child, lambda f: f["type"] == "queue")
+        c, _ = await staff_socket(next_listener)
+        await c.send_json_to({"type": "take_next"})
+        assigned = await next_of(c, "assigned")
+        history = await frames_until(c, lambda f: f.get("from") == "system")
+        for socket in (child, b, c):
+            await socket.disconnect()
+        return locals()
+
+    r = run_async(scenario)
+    assert (r["first"].returned, r["second"].returned) == ([], [])
+    assert r["third"].returned == [gone_chat]
+    notice = of_type(r["told"], "message")
+    assert [m["from"] for m in notice] == ["system"]
+    assert "待って" in notice[0]["text"]
+    assert of_type(r["told"], "status")[0]["status"] == "waiting"
+    assert of_type(r["told"], "queue")[-1]["position"] == 1  # ahead of the child who came later
+    assert r["assigned"]["conversation"]["id"] == gone_chat
+    said = [(m["from"], m["text"]) for m in of_type(r["history"], "message")]
+    assert said[0] == ("child", "きいてほしいことがある") and said[-1][0] == "system"
+    assert Conversation.objects.get(pk=gone_chat).listener == next_user
+    assert Conversation.objects.get(pk=kept_chat).listener == kept_user
+    assert Conversation.objects.get(pk=later_child).status == "waiting"
+    returned = AuditEntry.objects.get(action="chat.returned")
+    assert returned.data == {"from": gone_user.pk}

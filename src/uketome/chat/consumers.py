@@ -623,6 +623,12 @@ class ChildChatConsumer(OrderedSocket):
                 self.status = Status.ACTIVE
                 self.position = None
                 await self.send_json({"type": "status", "status": Status.ACTIVE, "at": event["at"]})
+            elif event.get("status") == Status.WAITING and self.status == Status.ACTIVE:
+                # Back in the queue (the listener was gone): the place follows.
+                self.status = Status.WAITING
+                self.position = self.estimate = None
+                await self.send_json({"type": "status", "status": Status.WAITING})
+                await self.queue_update(await hub.queue_snapshot())
         elif kind == "warning":
             await self.send_warning(event["code"], event["ends_at"])
         elif kind == "end":

@@ -292,7 +292,13 @@ def console_closed(user_id: int) -> None:
 
 def console_open(user_id: int) -> bool:
     """Whether the user has the chat console open somewhere (to hand a chat to them)."""
-    return cache.get(_console_key(user_id)) is not None
+    return user_id in consoles_open([user_id])
+
+
+def consoles_open(user_ids: Sequence[int]) -> set[int]:
+    """Which of these users have the chat console open somewhere (one read of the cache)."""
+    found = cache.get_many([_console_key(pk) for pk in user_ids])
+    return {pk for pk in user_ids if _console_key(pk) in found}
 
 
 class Member(Protocol):

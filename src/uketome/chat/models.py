@@ -134,6 +134,9 @@ class Conversation(TimeStampedModel):
     # How many times the child's page has said hello (each socket remembers its number:
     # only the newest one's closing marks the child away).
     child_hellos = models.PositiveIntegerField(default=0)
+    # Since when the sweep has seen no console of the listener open (services.sweep: after
+    # LISTENER_GONE_SECONDS the chat goes back to the queue).
+    listener_away_since = models.DateTimeField(null=True, blank=True)
     transcript_removed_at = models.DateTimeField(_("transcript removed"), null=True, blank=True)
 
     objects: ClassVar[models.Manager[Conversation]]

@@ -30,6 +30,7 @@ from uketome.chat.hub import (
     QUEUE_GROUP,
     SUPERVISORS_GROUP,
     console_open,
+    consoles_open,
     conversation_group,
     publish_on_commit,
     staff_group,
@@ -60,6 +61,9 @@ logger = logging.getLogger(__name__)
 MAX_CHARS = 2000
 MAX_TOPICS = 5
 WAITING_GONE_SECONDS = 120
+#: A live chat whose listener has had no console open this long goes back to the queue
+#: (a network that died, a browser that crashed): the child is not left with nobody.
+LISTENER_GONE_SECONDS = 120
 CLOSING_WARNING = timedelta(minutes=5)
 #: How long a child's message may wait for its risk assessment before the sweep scores it
 #: (the live path scores it within milliseconds; this catches a process that died).
@@ -621,6 +625,88 @@ def _hand_over(conversation: Conversation, previous: Any, new: Any, reason: str)
     publish_on_commit(QUEUE_GROUP, {"kind": "queue"})
 
 
+def conversation_return(*, conversation_id: int, now: datetime | None = None) -> bool:
+    """A live chat whose listener is gone (``sweep`` saw no console of theirs open for
+    LISTENER_GONE_SECONDS) goes back to the queue, ahead of every child who came after it
+    (its place follows its start). The child and whoever takes it next read a notice in
+    the chat; the listener's consoles, if any comes back, are told it is no longer theirs.
+    False if it had ended or changed hands meanwhile."""
+    now = now or timezone.now()
+    conversation = (
+        Conversation.objects.filter(pk=conversation_id, status=Status.ACTIVE)
+        .select_related("listener")
+        .first()
+    )
+    if conversation is None:
+        return False
+    previous = conversation.listener
+    gone_before = now - timedelta(seconds=LISTENER_GONE_SECONDS)
+    with transaction.atomic():
+        if previous is None or not Conversation.objects.filter(
+            pk=conversation_id,
+            status=Status.ACTIVE,
+            listener=previous,
+            listener_away_since__lte=gone_before,  # not seen back meanwhile (another sweep)
+        ).update(listener_away_since=None):  # the row locked: nobody else hands it on now
+            return False
+        with override("ja"):  # the child's words, whatever the process's language
+            notice = _(
+                "The listener's connection was lost. Please wait a little: another listener "
+                "will come. What you wrote so far is passed on."
+            )
+        message_post(
+            conversation_id=conversation_id,
+            sender=Sender.SYSTEM,
+            client_id=f"returned-{secrets.token_hex(8)}",
+            text=notice,
+            now=now,
+        )
+        Conversation.objects.filter(pk=conversation_id).update(
+            status=Status.WAITING, listener=None, site=None, warned_at=None
+        )
+        conversation.refresh_from_db()
+        audit_record(
+            actor=None, action="chat.returned", target=conversation, data={"from": previous.pk}
+        )
+        publish_on_commit(
+            staff_group(previous.pk),
+            {"kind": "released", "conversation": conversation_id, "reason": "returned", "to": None},
+        )
+        _publish_status(conversation, None)
+        publish_on_commit(QUEUE_GROUP, {"kind": "queue"})
+    return True
+
+
+def _listeners_gone(now: datetime, result: SweepResult) -> None:
+    """Notes since when each live chat's listener has had no console open, and returns to
+    the queue the chats of those gone for LISTENER_GONE_SECONDS (``conversation_return``).
+    If the cache cannot be read, nothing is changed: an outage must not take every child
+    from their listener. A few statements whatever the number of chats."""
+    active = Conversation.objects.filter(status=Status.ACTIVE)
+    listeners = set(
+        active.filter(listener__isnull=False).values_list("listener_id", flat=True).distinct()
+    )
+    if not listeners:
+        return
+    try:
+        present = consoles_open(sorted(listeners))
+    except Exception:
+        logger.exception("chat: could not read which consoles are open")
+        return
+    active.filter(listener_id__in=present, listener_away_since__isnull=False).update(
+        listener_away_since=None
+    )
+    absent = listeners - present
+    if not absent:
+        return
+    active.filter(listener_id__in=absent, listener_away_since=None).update(listener_away_since=now)
+    gone_before = now - timedelta(seconds=LISTENER_GONE_SECONDS)
+    due = active.filter(listener_id__in=absent, listener_away_since__lte=gone_before)
+    for pk in due.values_list("pk", flat=True):
+        if conversation_return(conversation_id=pk, now=now):
+            result.returned.append(pk)
+
+
 # --- the end ------------------------------------------------------------------------------
 
 
@@ -691,12 +777,14 @@ class SweepResult:
     warned: list[int] = field(default_factory=list)
     ended: dict[int, str] = field(default_factory=dict)
     assessed: int = 0
+    returned: list[int] = field(default_factory=list)  # to the queue: the listener was gone
 
 
 def sweep(now: datetime | None = None) -> SweepResult:
     """The chat timers, run every few seconds in each process (safe on many: every change
     is a conditional UPDATE): the inactivity warning and end, closing time, waiting
-    children who left, and children's messages left unassessed."""
+    children who left, chats whose listener is gone, and children's messages left
+    unassessed."""
     now = now or timezone.now()
     result = SweepResult()
     try:  # nor the timers
@@ -745,6 +833,10 @@ def sweep(now: datetime | None = None) -> SweepResult:
         ).values_list("pk", flat=True):
             if conversation_end(conversation_id=pk, reason=EndReason.LEFT, now=now):
                 result.ended[pk] = EndReason.LEFT
+    try:  # after the ends: a chat at closing time ends rather than going back to the queue
+        _listeners_gone(now, result)
+    except Exception:
+        logger.exception("chat: the listeners' consoles could not be checked")
     return result
 
 

@@ -231,8 +231,16 @@ function handle(frame) {
 }
 
 function setStatus(status, frame) {
+  const before = state.status;
   state.status = status;
   if (status === "waiting") {
+    if (before === "active") {
+      // Back in the queue (the listener's connection was lost): the next listener's
+      // arrival is announced again, and the wait counts from now.
+      delete root.dataset.greeted;
+      state.waitingSince = Date.now();
+      show("typing", false);
+    }
     showQueue(frame.position, frame.estimate_minutes);
   } else if (status === "active") {
     show("waiting", false);
