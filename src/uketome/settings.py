@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from csp.constants import NONE, SELF
@@ -103,7 +104,7 @@ if REDIS_URL:
     # Redis pub/sub channels are shared by every database index of a server: name ours after
     # the index so two deployments (or test runs) on one Redis never hear each other.
     _REDIS_DB = urlsplit(REDIS_URL).path.strip("/") or "0"
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,

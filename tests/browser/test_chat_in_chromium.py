@@ -42,10 +42,9 @@ def asgi_server(transactional_db: Any, settings: Any) -> Iterator[str]:
     from channels.routing import ProtocolTypeRouter
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
     from django.core.asgi import get_asgi_application
+    from django.core.cache import cache
 
     from uketome.asgi import application
-
-    from django.core.cache import cache
 
     cache.clear()  # the start limit counts per address: every test is a new visitor
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
@@ -533,3 +532,45 @@ def test_a_child_whose_listener_is_gone_is_told_and_waits_for_the_next(
         assert child.evaluate("() => document.activeElement.id") == "text"
     finally:
         context.close()
+
+
+def test_the_transfer_list_says_who_has_the_console_open(
+    browser: Any, asgi_server: str, make_staff: Any
+) -> None:
+    from uketome.accounts.roles import Role
+    from uketome.chat import services
+
+    line = _chat_line()
+    chat, _token = services.conversation_start(line=line)
+    listener = make_staff(Role.LISTENER, "tsu")
+    colleague = make_staff(Role.LISTENER, "tsu")
+    contexts = [browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo") for _ in range(2)]
+    staff, other = (context.new_page() for context in contexts)
+    for page in (staff, other):
+        page.set_default_timeout(15_000)
+    try:
+        _sign_in(staff, asgi_server, listener)
+        staff.goto(asgi_server + "/staff/chat/")
+        staff.locator("#take-next").click()
+        panel = staff.locator(f".chat-panel[data-conversation='{chat.pk}']")
+        option = panel.locator(f".transfer option[value='{colleague.pk}']")
+        option.wait_for(state="attached")
+        # The colleague has not opened the console: they cannot be chosen, and it says why.
+        assert option.is_disabled()
+        assert "コンソール未接続" in option.inner_text()
+        # They open it: the list says so when the listener goes to it.
+        _sign_in(other, asgi_server, colleague)
+        other.goto(asgi_server + "/staff/chat/")
+        other.locator("#console-status", has_text="接続しました").wait_for()
+        staff.wait_for_timeout(3100)  # the list is asked again at most every 3 s
+        panel.locator(".transfer").focus()
+        chosen = f".chat-panel[data-conversation='{chat.pk}'] option[value='{colleague.pk}']"
+        staff.wait_for_function(f'() => !document.querySelector("{chosen}").disabled')
+        assert "未接続" not in option.inner_text()
+        panel.locator(".transfer").select_option(str(colleague.pk))
+        staff.once("dialog", lambda dialog: dialog.accept())
+        panel.locator(".transfer-go").click()
+        other.locator(f".chat-panel[data-conversation='{chat.pk}']").wait_for()
+    finally:
+        for context in contexts:
+            context.close()

@@ -166,8 +166,12 @@ def test_a_chat_is_handed_only_to_someone_with_the_console_open(
         await a.send_json_to({"type": "transfer", "conversation": conversation, "to": two.pk})
         nobody_there = await next_of(a, "error")
         kept = await frames_for(a, 0.3)
+        await a.send_json_to({"type": "targets"})
+        listed_closed = await next_of(a, "targets")
         # The colleague opens the console: now the chat can go to them ...
         b, _ = await staff_socket(second)
+        await a.send_json_to({"type": "targets"})
+        listed_open = await next_of(a, "targets")
         await a.send_json_to({"type": "transfer", "conversation": conversation, "to": two.pk})
         await next_of(b, "assigned")
         # ... and after they close it, nobody can hand them a chat any more.
@@ -186,6 +190,9 @@ def test_a_chat_is_handed_only_to_someone_with_the_console_open(
     assert r["nobody_there"]["message"] == "その人は今、チャットのコンソールを開いていません。"
     assert not of_type(r["kept"], "released")
     assert r["closed"]["code"] == "busy"
+    # The console's list says who is there (and lists nobody the listener may not see).
+    assert {p["id"]: p["open"] for p in r["listed_closed"]["people"]} == {two.pk: False}
+    assert {p["id"]: p["open"] for p in r["listed_open"]["people"]} == {two.pk: True}
     assert Conversation.objects.get(pk=conversation).listener == two
     assert Conversation.objects.get(pk=second_chat).listener == one
 

@@ -905,6 +905,11 @@ class StaffChatConsumer(OrderedSocket):
         await db(services.conversation_take_over)(actor=self.user, conversation=found)
         await self._assigned(found.pk)
 
+    async def do_targets(self, frame: dict[str, Any]) -> None:
+        """Whom the user may hand a chat to, and who of them has the console open."""
+        people = await db(selectors.transfer_targets, later=True)(self.user)
+        await self.send_json({"type": "targets", "people": people})
+
     async def do_transfer(self, frame: dict[str, Any]) -> None:
         conversation_id = frame.get("conversation")
         found = await db(selectors.live_conversation_for)(self.user, conversation_id, transfer_chat)

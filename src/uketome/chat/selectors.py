@@ -11,10 +11,13 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from uketome.accounts.models import Membership
+from uketome.accounts.roles import Role
+from uketome.chat.hub import consoles_open
 from uketome.chat.models import CHILD_VISIBLE, RISK_CODES, Conversation, Message, Status
 from uketome.chat.services import _iso, _name, item_event, settings_for, token_hash
 from uketome.core.audit import audit_record
-from uketome.core.permissions import Rule, view_chat, watch_chat
+from uketome.core.permissions import Rule, scope_of, view_chat, watch_chat
 from uketome.helpline.hours import Schedule, closes_at, current_period
 from uketome.helpline.models import Line
 
@@ -254,3 +257,30 @@ def closing_time(conversation: Conversation, now: datetime | None = None) -> dat
     now = now or timezone.now()
     line = Line.objects.prefetch_related("hours", "annual_closures").get(pk=conversation.line_id)
     return closes_at(Schedule.of(line, now), now)
+
+
+def transfer_targets(user: Any) -> list[dict[str, Any]]:
+    """Whom ``user`` may hand a chat to: the listeners, supporters and supervisors of the
+    user's sites (of every site for the secretariat), each with whether they have the
+    console open now (a chat is handed only to someone who is there)."""
+    scope = scope_of(user)
+    sites = set().union(*scope.sites_by_role.values()) if scope.sites_by_role else set()
+    memberships = Membership.objects.active().filter(
+        role__in=[Role.LISTENER, Role.SUPPORTER, Role.SUPERVISOR]
+    )
+    if Role.SECRETARIAT not in scope.roles:
+        memberships = memberships.filter(site_id__in=sites)
+    seen: dict[int, dict[str, Any]] = {}
+    for membership in memberships.select_related("user", "site").order_by("site", "user__username"):
+        person = membership.user
+        if person.pk == user.pk or person.pk in seen or not person.is_active:
+            continue
+        seen[person.pk] = {
+            "id": person.pk,
+            "name": _name(person),
+            "site": membership.site.name if membership.site else "",
+        }
+    present = consoles_open(list(seen))
+    for pk, target in seen.items():
+        target["open"] = pk in present
+    return list(seen.values())

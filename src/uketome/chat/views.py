@@ -16,13 +16,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from uketome.accounts.models import Membership
-from uketome.accounts.roles import Role
 from uketome.chat import selectors, services
 from uketome.chat.models import CannedPhrase, Conversation
 from uketome.core import ratelimit
 from uketome.core.dates import TOKYO
-from uketome.core.permissions import add_contact, scope_of, take_chat, use_chat_console
+from uketome.core.permissions import add_contact, take_chat, use_chat_console
 from uketome.helpline import services as contact_services
 from uketome.helpline.forms import DATETIME_FORMAT, ContactForm
 from uketome.helpline.hours import Schedule, closes_at, next_opening, open_now
@@ -190,27 +188,6 @@ def chat_start(request: HttpRequest) -> HttpResponse:
 # --- staff ---------------------------------------------------------------------------------
 
 
-def _transfer_targets(user: Any) -> list[dict[str, Any]]:
-    scope = scope_of(user)
-    sites = set().union(*scope.sites_by_role.values()) if scope.sites_by_role else set()
-    memberships = Membership.objects.active().filter(
-        role__in=[Role.LISTENER, Role.SUPPORTER, Role.SUPERVISOR]
-    )
-    if Role.SECRETARIAT not in scope.roles:
-        memberships = memberships.filter(site_id__in=sites)
-    seen: dict[int, dict[str, Any]] = {}
-    for membership in memberships.select_related("user", "site").order_by("site", "user__username"):
-        person = membership.user
-        if person.pk == user.pk or person.pk in seen or not person.is_active:
-            continue
-        seen[person.pk] = {
-            "id": person.pk,
-            "name": services._name(person),
-            "site": membership.site.name if membership.site else "",
-        }
-    return list(seen.values())
-
-
 @login_required
 def alive(request: HttpRequest) -> HttpResponse:
     """The console renews the sign-in here while the listener works in it (its socket does
@@ -265,6 +242,7 @@ def console(request: HttpRequest) -> HttpResponse:
         "transfer_to": _("Transfer to"),
         "sending": _("sending"),
         "transfer_confirm": _("Hand this chat to %(name)s?"),
+        "console_closed": _("(console not open)"),
         "dismiss": _("Dismiss"),
         "signed_out": _("Your sign-in has expired: the console cannot reconnect."),
         "sign_in_again": _("Sign in again (in a new tab; this console keeps your chats)"),
@@ -276,7 +254,7 @@ def console(request: HttpRequest) -> HttpResponse:
             "phrases": {str(k): v for k, v in phrases.items()},
             "lines": {str(k): v for k, v in lines.items()},
             "strings": strings,
-            "targets": _transfer_targets(request.user),
+            "targets": selectors.transfer_targets(request.user),
             "can_take": take_chat.test(request.user),
             "idle_seconds": settings.SESSION_COOKIE_AGE,
         },

@@ -134,6 +134,7 @@ function handle(frame) {
       state.canSupervise = frame.can_supervise;
       renderQueue(frame.queue, frame.waiting);
       takeDone();
+      askTargets();
       for (const summary of frame.conversations) openPanel(summary, "own", false);
       // Watches are re-established after a reconnect.
       for (const [id, panel] of state.panels) {
@@ -179,6 +180,9 @@ function handle(frame) {
     }
     case "status":
       break;
+    case "targets":
+      showTargets(frame.people);
+      break;
     case "warning":
       notice(frame.conversation, frame.code === "closing" ? words.closing : words.warned);
       break;
@@ -193,6 +197,40 @@ function handle(frame) {
       break;
     default:
       break;
+  }
+}
+
+// --- whom a chat can be handed to ------------------------------------------------------------
+// A chat goes only to someone with the console open (the server refuses the others): the
+// list says who is there, from the welcome on and again whenever it gets the focus.
+let targetsAskedAt = 0;
+function askTargets() {
+  if (Date.now() - targetsAskedAt < 3000) return;
+  if (send({ type: "targets" })) targetsAskedAt = Date.now();
+}
+
+let targetsShown = "";
+function showTargets(people) {
+  const shown = JSON.stringify(people);
+  if (shown === targetsShown) return; // nothing changed: an open list stays as it is
+  targetsShown = shown;
+  const selects = [
+    $("chat-panel").content.querySelector(".transfer"),
+    ...document.querySelectorAll(".chat-panel .transfer"),
+  ];
+  for (const select of selects) {
+    const chosen = select.value;
+    const options = people.map((person) => {
+      const option = document.createElement("option");
+      option.value = String(person.id);
+      const where = person.site ? ` (${person.site})` : "";
+      option.textContent = `${person.name}${where}${person.open ? "" : ` ${words.console_closed}`}`;
+      option.disabled = !person.open;
+      return option;
+    });
+    select.replaceChildren(select.options[0], ...options);
+    const still = people.find((person) => String(person.id) === chosen && person.open);
+    select.value = still ? chosen : "";
   }
 }
 
@@ -395,6 +433,8 @@ function wire(panel, summary) {
     send({ type: "unwatch", conversation: id });
     removePanel(id);
   });
+  // Who has the console open is asked again when the list is about to be used.
+  panel.querySelector(".transfer").addEventListener("focus", askTargets);
   // Choosing a name does nothing yet (arrow keys in the list choose as they go): the
   // button hands the chat on, after a question.
   panel.querySelector(".transfer-go").addEventListener("click", () => {
