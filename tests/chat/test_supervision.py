@@ -156,6 +156,7 @@ def test_a_chat_is_handed_only_to_someone_with_the_console_open(
     conversation, token = start_chat()
     one = make_staff(Role.LISTENER, "tsu")
     two = make_staff(Role.LISTENER, "tsu")
+    make_staff(Role.LISTENER, "suzuka")  # another site: not someone this listener hands to
     first, second = sign_in(one), sign_in(two)
 
     async def scenario() -> dict[str, Any]:
@@ -622,17 +623,21 @@ def test_a_chat_whose_listener_is_gone_goes_back_to_the_queue_for_the_next_liste
         second = await sweep(now=t0 + timedelta(seconds=60))
         third = await sweep(now=t0 + timedelta(seconds=121))
         told = await frames_until(child, lambda f: f["type"] == "queue")
+        # The one who came back is gone again: the grace starts anew, not from the first.
+        await b.disconnect()
+        fourth = await sweep(now=t0 + timedelta(seconds=150))
         c, _ = await staff_socket(next_listener)
         await c.send_json_to({"type": "take_next"})
         assigned = await next_of(c, "assigned")
         history = await frames_until(c, lambda f: f.get("from") == "system")
-        for socket in (child, b, c):
+        for socket in (child, c):
             await socket.disconnect()
         return locals()
 
     r = run_async(scenario)
     assert (r["first"].returned, r["second"].returned) == ([], [])
     assert r["third"].returned == [gone_chat]
+    assert r["fourth"].returned == []
     notice = of_type(r["told"], "message")
     assert [m["from"] for m in notice] == ["system"]
     assert "待って" in notice[0]["text"]

@@ -281,18 +281,29 @@ def _console_key(user_id: int) -> str:
 def console_opened(user_ids: Sequence[int]) -> None:
     """Note that these users have a console open (database thread: the cache may be Redis)."""
     if user_ids:
-        cache.set_many({_console_key(pk): 1 for pk in user_ids}, CONSOLE_SECONDS)
+        try:  # an outage of the cache must not keep a console out
+            cache.set_many({_console_key(pk): 1 for pk in user_ids}, CONSOLE_SECONDS)
+        except Exception:
+            logger.exception("chat: could not note the open consoles")
 
 
 def console_closed(user_id: int) -> None:
     """The user's last console in this process closed. Another process that still holds
     one of theirs says so again within CONSOLE_RENEW_SECONDS."""
-    cache.delete(_console_key(user_id))
+    try:
+        cache.delete(_console_key(user_id))
+    except Exception:
+        logger.exception("chat: could not note a console closed")
 
 
 def console_open(user_id: int) -> bool:
-    """Whether the user has the chat console open somewhere (to hand a chat to them)."""
-    return user_id in consoles_open([user_id])
+    """Whether the user has the chat console open somewhere (to hand a chat to them).
+    True when the cache cannot be read: an outage must not stop a hand-over."""
+    try:
+        return user_id in consoles_open([user_id])
+    except Exception:
+        logger.exception("chat: could not read which consoles are open")
+        return True
 
 
 def consoles_open(user_ids: Sequence[int]) -> set[int]:
@@ -402,7 +413,13 @@ class Hub:
         while True:
             await asyncio.sleep(WAIT_RENEW_SECONDS)
             if any(child.status == Status.WAITING for child in self.children):
-                self.queue_changed()
+                try:
+                    snapshot, _version = await self.read_snapshot()
+                except Exception:
+                    logger.exception("chat: could not read the queue")
+                    continue
+                for child in list(self.children):  # the consoles have nothing new
+                    await _safe(child.queue_update(snapshot))
 
     def console_users(self) -> set[int]:
         return {member.user.pk for member in self.staff if member.user is not None}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,8 @@ from uketome.core.audit import audit_record
 from uketome.core.permissions import Rule, scope_of, view_chat, watch_chat
 from uketome.helpline.hours import Schedule, closes_at, current_period
 from uketome.helpline.models import Line
+
+logger = logging.getLogger(__name__)
 
 ESTIMATE_WINDOW = timedelta(minutes=60)
 
@@ -280,7 +283,11 @@ def transfer_targets(user: Any) -> list[dict[str, Any]]:
             "name": _name(person),
             "site": membership.site.name if membership.site else "",
         }
-    present = consoles_open(list(seen))
+    try:
+        present = consoles_open(list(seen))
+    except Exception:  # the cache is out: offer everyone (the page must still open)
+        logger.exception("chat: could not read which consoles are open")
+        present = set(seen)
     for pk, target in seen.items():
         target["open"] = pk in present
     return list(seen.values())

@@ -64,6 +64,7 @@ WAITING_GONE_SECONDS = 120
 #: A live chat whose listener has had no console open this long goes back to the queue
 #: (a network that died, a browser that crashed): the child is not left with nobody.
 LISTENER_GONE_SECONDS = 120
+STARTED = timezone.now()  # when this process started (``_listeners_gone``)
 CLOSING_WARNING = timedelta(minutes=5)
 #: How long a child's message may wait for its risk assessment before the sweep scores it
 #: (the live path scores it within milliseconds; this catches a process that died).
@@ -530,7 +531,11 @@ def conversation_claim_next(
             raise ChatError("queue_empty", _("Nobody is waiting."))
         with transaction.atomic():
             claimed = Conversation.objects.filter(pk=candidate, status=Status.WAITING).update(
-                status=Status.ACTIVE, listener=actor, site=site, claimed_at=now
+                status=Status.ACTIVE,
+                listener=actor,
+                site=site,
+                claimed_at=now,
+                listener_away_since=None,
             )
             if not claimed:
                 continue
@@ -566,7 +571,7 @@ def conversation_take_over(*, actor: Any, conversation: Conversation) -> Convers
     with transaction.atomic():
         changed = Conversation.objects.filter(
             pk=conversation.pk, status=Status.ACTIVE, listener=previous
-        ).update(listener=actor)
+        ).update(listener=actor, listener_away_since=None)
         if not changed:
             raise ChatError("ended", _("This chat is no longer live."))
         conversation.refresh_from_db()
@@ -595,7 +600,7 @@ def conversation_transfer(*, actor: Any, conversation: Conversation, to: Any) ->
     with transaction.atomic():
         changed = Conversation.objects.filter(
             pk=conversation.pk, status=Status.ACTIVE, listener=previous
-        ).update(listener=to, site=home_site(to) or conversation.site)
+        ).update(listener=to, site=home_site(to) or conversation.site, listener_away_since=None)
         if not changed:
             raise ChatError("ended", _("This chat is no longer live."))
         conversation.refresh_from_db()
@@ -625,15 +630,19 @@ def _hand_over(conversation: Conversation, previous: Any, new: Any, reason: str)
     publish_on_commit(QUEUE_GROUP, {"kind": "queue"})
 
 
-def conversation_return(*, conversation_id: int, now: datetime | None = None) -> bool:
+def conversation_return(
+    *, conversation_id: int, listener_id: int, now: datetime | None = None
+) -> bool:
     """A live chat whose listener is gone (``sweep`` saw no console of theirs open for
     LISTENER_GONE_SECONDS) goes back to the queue, ahead of every child who came after it
     (its place follows its start). The child and whoever takes it next read a notice in
     the chat; the listener's consoles, if any comes back, are told it is no longer theirs.
-    False if it had ended or changed hands meanwhile."""
+    False if it had ended or left ``listener_id`` meanwhile (taken over, transferred)."""
     now = now or timezone.now()
     conversation = (
-        Conversation.objects.filter(pk=conversation_id, status=Status.ACTIVE)
+        Conversation.objects.filter(
+            pk=conversation_id, status=Status.ACTIVE, listener_id=listener_id
+        )
         .select_related("listener")
         .first()
     )
@@ -686,7 +695,9 @@ def _listeners_gone(now: datetime, result: SweepResult) -> None:
     listeners = set(
         active.filter(listener__isnull=False).values_list("listener_id", flat=True).distinct()
     )
-    if not listeners:
+    if not listeners or now - STARTED < timedelta(seconds=LISTENER_GONE_SECONDS):
+        # Just started: the consoles are still coming back (a mark of "away" left from
+        # before a restart does not count until they have had the whole grace).
         return
     try:
         present = consoles_open(sorted(listeners))
@@ -702,8 +713,8 @@ def _listeners_gone(now: datetime, result: SweepResult) -> None:
     active.filter(listener_id__in=absent, listener_away_since=None).update(listener_away_since=now)
     gone_before = now - timedelta(seconds=LISTENER_GONE_SECONDS)
     due = active.filter(listener_id__in=absent, listener_away_since__lte=gone_before)
-    for pk in due.values_list("pk", flat=True):
-        if conversation_return(conversation_id=pk, now=now):
+    for pk, listener_id in due.values_list("pk", "listener_id"):
+        if conversation_return(conversation_id=pk, listener_id=listener_id, now=now):
             result.returned.append(pk)
 
 

@@ -423,6 +423,9 @@ document.addEventListener("click", (event) => {
   if (link.target && link.target !== "_self") return;
   const url = new URL(link.href, location.href);
   if (url.protocol !== "http:" && url.protocol !== "https:") return; // tel:, mailto:
+  const here = new URL(location.href);
+  const samePage = url.origin === here.origin && url.pathname === here.pathname;
+  if (url.hash && samePage && url.search === here.search) return; // the skip link
   event.preventDefault();
   if (link.closest("[data-regrade='grades']") && url.pathname === location.pathname) {
     regrade(url);
@@ -440,6 +443,7 @@ async function regrade(url) {
   } catch {
     return; // offline: the words stay as they are
   }
+  const inGrades = Boolean(document.activeElement?.closest?.("[data-regrade='grades']"));
   for (const part of document.querySelectorAll("[data-regrade]")) {
     const twin = fresh.querySelector(`[data-regrade="${part.dataset.regrade}"]`);
     if (!twin) continue;
@@ -447,6 +451,8 @@ async function regrade(url) {
     if (twin.hasAttribute("href")) part.setAttribute("href", twin.getAttribute("href"));
   }
   history.replaceState(null, "", url.pathname + url.search);
+  // The link chosen was replaced: the focus goes to the new choice, not to the page's top.
+  if (inGrades) document.querySelector("[data-regrade='grades'] a[aria-current]")?.focus();
 }
 
 // --- the end ------------------------------------------------------------------------------
