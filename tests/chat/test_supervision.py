@@ -646,7 +646,12 @@ def test_a_chat_whose_listener_is_gone_goes_back_to_the_queue_for_the_next_liste
     assert r["assigned"]["conversation"]["id"] == gone_chat
     said = [(m["from"], m["text"]) for m in of_type(r["history"], "message")]
     assert said[0] == ("child", "きいてほしいことがある") and said[-1][0] == "system"
-    assert Conversation.objects.get(pk=gone_chat).listener == next_user
+    back = Conversation.objects.get(pk=gone_chat)
+    assert back.listener == next_user
+    # The child's wait is the one before the first answer (statistics, the contact
+    # record); the new listener's take restarts the inactivity clock.
+    assert back.claimed_at is not None and back.taken_at is not None
+    assert back.claimed_at < back.taken_at
     assert Conversation.objects.get(pk=kept_chat).listener == kept_user
     assert Conversation.objects.get(pk=later_child).status == "waiting"
     returned = AuditEntry.objects.get(action="chat.returned")

@@ -137,6 +137,9 @@ class Conversation(TimeStampedModel):
     # Since when the sweep has seen no console of the listener open (services.sweep: after
     # LISTENER_GONE_SECONDS the chat goes back to the queue).
     listener_away_since = models.DateTimeField(null=True, blank=True)
+    # When the current listener took it from the queue; ``claimed_at`` stays the first
+    # answer (waiting times, the contact record) when a chat went back to the queue.
+    taken_at = models.DateTimeField(null=True, blank=True)
     transcript_removed_at = models.DateTimeField(_("transcript removed"), null=True, blank=True)
 
     objects: ClassVar[models.Manager[Conversation]]

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
@@ -534,7 +534,8 @@ def conversation_claim_next(
                 status=Status.ACTIVE,
                 listener=actor,
                 site=site,
-                claimed_at=now,
+                claimed_at=Coalesce("claimed_at", Value(now, output_field=DateTimeField())),
+                taken_at=now,
                 listener_away_since=None,
             )
             if not claimed:
@@ -560,7 +561,7 @@ def _publish_status(conversation: Conversation, listener: Any) -> None:
             "status": conversation.status,
             "listener": _name(listener) or None,
             "listener_id": listener.pk if listener else None,
-            "at": _iso(conversation.claimed_at or timezone.now()),
+            "at": _iso(conversation.taken_at or conversation.claimed_at or timezone.now()),
         },
     )
 
@@ -762,10 +763,11 @@ def conversation_end(
 #: message, the listener's last message (a child waiting for an answer is not quiet) and
 #: the moment a listener took the chat (what the child wrote while waiting in the queue
 #: did not wait for an answer from anyone).
+TAKEN = Coalesce("taken_at", "claimed_at")
 QUIET_SINCE = Greatest(
-    Coalesce("last_child_message_at", "claimed_at"),
-    Coalesce("last_listener_message_at", "claimed_at"),
-    "claimed_at",
+    Coalesce("last_child_message_at", TAKEN),
+    Coalesce("last_listener_message_at", TAKEN),
+    TAKEN,
 )
 
 
@@ -776,7 +778,7 @@ def quiet_since(conversation: Conversation) -> datetime | None:
         for t in (
             conversation.last_child_message_at,
             conversation.last_listener_message_at,
-            conversation.claimed_at,
+            conversation.taken_at or conversation.claimed_at,
         )
         if t
     ]

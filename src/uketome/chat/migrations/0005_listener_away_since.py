@@ -12,4 +12,9 @@ class Migration(migrations.Migration):
             name="listener_away_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name="conversation",
+            name="taken_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
     ]
