@@ -635,9 +635,10 @@ def conversation_return(
     *, conversation_id: int, listener_id: int, now: datetime | None = None
 ) -> bool:
     """A live chat whose listener is gone (``sweep`` saw no console of theirs open for
-    LISTENER_GONE_SECONDS) goes back to the queue, ahead of every child who came after it
-    (its place follows its start). The child and whoever takes it next read a notice in
-    the chat; the listener's consoles, if any comes back, are told it is no longer theirs.
+    LISTENER_GONE_SECONDS) goes back to the queue, ahead of every child at its risk level
+    or lower who came after it (the queue's order: risk level, then start). The child and
+    whoever takes it next read a notice in the chat; the listener's consoles, if any comes
+    back, are told it is no longer theirs.
     False if it had ended or left ``listener_id`` meanwhile (taken over, transferred)."""
     now = now or timezone.now()
     conversation = (
