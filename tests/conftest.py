@@ -52,6 +52,20 @@ def _chat_database_thread(django_db_setup: Any) -> Any:
     run_async(lambda: sync_to_async(connections.close_all)())
 
 
+@pytest.fixture
+def server_up_for_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process started long ago: the sweep may return a chat whose listener is gone
+    (it returns none in a process's first minutes, chat/services.py ``STARTED``), whatever
+    the tests that ran before this one."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from uketome.chat import services
+
+    monkeypatch.setattr(services, "STARTED", timezone.now() - timedelta(days=1))
+
+
 def process_env(data_dir: Any, **extra: str) -> dict[str, str]:
     """The environment for an ``uketome`` child process: this one's without any
     ``UKETOME_`` setting or settings module, in debug mode with its own data directory."""

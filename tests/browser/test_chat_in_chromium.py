@@ -512,7 +512,7 @@ def test_furigana_changes_in_place_and_a_link_asks_before_it_ends_the_chat(
 
 
 def test_a_child_whose_listener_is_gone_is_told_and_waits_for_the_next(
-    browser: Any, asgi_server: str, personas: dict[str, User]
+    server_up_for_a_while: None, browser: Any, asgi_server: str, personas: dict[str, User]
 ) -> None:
     from datetime import timedelta
 
@@ -585,3 +585,64 @@ def test_the_transfer_list_says_who_has_the_console_open(
     finally:
         for context in contexts:
             context.close()
+
+
+def test_the_console_asks_before_it_is_left_while_a_chat_is_live(
+    server_up_for_a_while: None, browser: Any, asgi_server: str, personas: dict[str, User]
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from uketome.chat import hub, services
+
+    line = _chat_line()
+    listener = personas["listener_tsu"]
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    staff = context.new_page()
+    staff.set_default_timeout(15_000)
+    asked: list[str] = []
+
+    def stay(dialog: Any) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    try:
+        _sign_in(staff, asgi_server, listener)
+        console = asgi_server + "/staff/chat/"
+        # No chat of one's own: a link leaves at once.
+        staff.goto(console)
+        staff.locator("#console-status", has_text="接続しました").wait_for()
+        staff.locator("#take-next").click()  # nobody waits: nothing is taken
+        staff.locator("a.brand").click()
+        staff.wait_for_url(asgi_server + "/staff/")
+        assert asked == []
+        # A live chat: the browser asks, and "stay" keeps the console and its chat.
+        chat, _token = services.conversation_start(line=line)
+        staff.goto(console)
+        staff.locator("#take-next").click()
+        panel = staff.locator(f".chat-panel[data-conversation='{chat.pk}']")
+        panel.wait_for()
+        staff.on("dialog", stay)
+        staff.locator("a.brand").click()
+        staff.wait_for_timeout(500)
+        assert asked == ["beforeunload"]
+        assert staff.url == console and panel.is_visible()
+        # The listener's network is gone for over two minutes: the chat goes back to the
+        # queue. When the console is back it says why, and leaving no longer asks.
+        context.set_offline(True)
+        staff.locator("#console-status", has_text="接続が切れました").wait_for()
+        for _ in range(100):
+            if not hub.console_open(listener.pk):
+                break
+            staff.wait_for_timeout(100)
+        now = timezone.now()
+        services.sweep(now=now)
+        assert services.sweep(now=now + timedelta(seconds=121)).returned == [chat.pk]
+        context.set_offline(False)
+        panel.locator(".log li", has_text="待ち行列に戻りました").wait_for()
+        staff.locator("a.brand").click()
+        staff.wait_for_url(asgi_server + "/staff/")
+        assert asked == ["beforeunload"]
+    finally:
+        context.close()

@@ -589,6 +589,7 @@ def test_the_queue_is_pushed_to_the_console_with_pre_chat_answers_and_risk(
 
 
 def test_a_chat_whose_listener_is_gone_goes_back_to_the_queue_for_the_next_listener(
+    server_up_for_a_while: None,
     start_chat: Callable[..., tuple[int, str]],
     make_staff: Callable[..., User],
     sign_in: Callable[..., Client],
@@ -601,6 +602,7 @@ def test_a_chat_whose_listener_is_gone_goes_back_to_the_queue_for_the_next_liste
     kept_chat, _ = start_chat()
     gone_user, kept_user, next_user = (make_staff(Role.LISTENER, "tsu") for _ in range(3))
     gone, kept, next_listener = sign_in(gone_user), sign_in(kept_user), sign_in(next_user)
+    supervisor = sign_in(make_staff(Role.SUPERVISOR, "tsu"))
     later_child = start_chat()[0]
     sweep = sync_to_async(services.sweep)
     t0 = timezone.now()
@@ -614,6 +616,9 @@ def test_a_chat_whose_listener_is_gone_goes_back_to_the_queue_for_the_next_liste
         await b.send_json_to({"type": "take_next"})
         await next_of(b, "assigned")
         await next_of(child, "status")
+        watcher, _ = await staff_socket(supervisor)
+        await watcher.send_json_to({"type": "watch", "conversation": gone_chat, "last_seq": 0})
+        await next_of(watcher, "watching")
         await child.send_json_to({"type": "message", "id": "c1", "text": "きいてほしいことがある"})
         await next_of(a, "message")
         await a.disconnect()
@@ -623,6 +628,8 @@ def test_a_chat_whose_listener_is_gone_goes_back_to_the_queue_for_the_next_liste
         second = await sweep(now=t0 + timedelta(seconds=60))
         third = await sweep(now=t0 + timedelta(seconds=121))
         told = await frames_until(child, lambda f: f["type"] == "queue")
+        unwatched = await next_of(watcher, "released")
+        await watcher.disconnect()
         # The one who came back is gone again: the grace starts anew, not from the first.
         await b.disconnect()
         fourth = await sweep(now=t0 + timedelta(seconds=150))
@@ -638,6 +645,8 @@ def test_a_chat_whose_listener_is_gone_goes_back_to_the_queue_for_the_next_liste
     assert (r["first"].returned, r["second"].returned) == ([], [])
     assert r["third"].returned == [gone_chat]
     assert r["fourth"].returned == []
+    # The supervisor who watched it is told it went back to the queue (not "moved").
+    assert (r["unwatched"]["conversation"], r["unwatched"]["reason"]) == (gone_chat, "returned")
     notice = of_type(r["told"], "message")
     assert [m["from"] for m in notice] == ["system"]
     assert "待って" in notice[0]["text"]

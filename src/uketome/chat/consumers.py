@@ -788,9 +788,12 @@ class StaffChatConsumer(OrderedSocket):
                     "last_seq": conversation.last_seq,
                 },
             )
-        for conversation_id in sorted(set(lost) - {c.pk for c in ended}):
+        gone = sorted(set(lost) - {c.pk for c in ended})
+        returned = await db(selectors.returned_from)(self.user, gone) if gone else set()
+        for conversation_id in gone:
+            reason = "returned" if conversation_id in returned else "gone"
             await self.send_json(
-                {"type": "released", "conversation": conversation_id, "reason": "gone", "to": None}
+                {"type": "released", "conversation": conversation_id, "reason": reason, "to": None}
             )
 
     async def do_take_next(self, frame: dict[str, Any]) -> None:
@@ -988,7 +991,7 @@ class StaffChatConsumer(OrderedSocket):
                 }
             )
             if conversation_id in self.watching and conversation_id not in self.own:
-                await self._may_still_watch(conversation_id)
+                await self._may_still_watch(conversation_id, event["status"])
         elif kind == "warning":
             await self.send_json(
                 {
@@ -1039,15 +1042,16 @@ class StaffChatConsumer(OrderedSocket):
                 if conversation_id not in self.watching:
                     await self.unfollow(conversation_id)
 
-    async def _may_still_watch(self, conversation_id: int) -> None:
+    async def _may_still_watch(self, conversation_id: int, status: str) -> None:
         """The chat changed hands: a watcher whose role no longer covers it (it went to a
-        listener of another site) stops following it."""
+        listener of another site, or back to the queue) stops following it."""
         allowed = await db(selectors.live_conversation_for)(self.user, conversation_id, watch_chat)
         if allowed is None and conversation_id in self.watching:
             self.watching.discard(conversation_id)
             await self.unfollow(conversation_id)
+            reason = "returned" if status == Status.WAITING else "moved"
             await self.send_json(
-                {"type": "released", "conversation": conversation_id, "reason": "moved", "to": None}
+                {"type": "released", "conversation": conversation_id, "reason": reason, "to": None}
             )
 
     async def queue_update(self, snapshot: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from uketome.chat.hub import consoles_open
 from uketome.chat.models import CHILD_VISIBLE, RISK_CODES, Conversation, Message, Status
 from uketome.chat.services import _iso, _name, item_event, settings_for, token_hash
 from uketome.core.audit import audit_record
+from uketome.core.models import AuditEntry
 from uketome.core.permissions import Rule, scope_of, view_chat, watch_chat
 from uketome.helpline.hours import Schedule, closes_at, current_period
 from uketome.helpline.models import Line
@@ -97,6 +98,18 @@ def ended_with_listener(user: Any, conversation_ids: list[int]) -> list[Conversa
     return list(
         Conversation.objects.filter(pk__in=conversation_ids, listener=user, status=Status.ENDED)
     )
+
+
+def returned_from(user: Any, conversation_ids: list[int]) -> set[int]:
+    """Which of ``conversation_ids`` went back to the queue from ``user`` (no console of
+    theirs was open: ``services.conversation_return``), whoever has them now."""
+    entries = AuditEntry.objects.filter(
+        action="chat.returned",
+        target_type=Conversation._meta.label_lower,
+        target_id__in=[str(i) for i in conversation_ids],
+        data__from=user.pk,
+    )
+    return {int(i) for i in entries.values_list("target_id", flat=True)}
 
 
 def live_conversation_for(user: Any, conversation_id: Any, rule: Rule) -> Conversation | None:

@@ -232,6 +232,11 @@ def console(request: HttpRequest) -> HttpResponse:
         "released": _("This chat was handed to %(name)s."),
         "released_gone": _("This chat is no longer yours."),
         "watch_ended": _("This chat moved to another site: you no longer watch it."),
+        "released_returned": _(
+            "Your console was not connected for a while, so this chat went back to the queue "
+            "for the next listener."
+        ),
+        "watch_returned": _("This chat went back to the queue: you no longer watch it."),
         "warned": _("The child was warned about inactivity."),
         "closing": _("The line closes in a few minutes."),
         "alert": _("High risk in chat #%(id)s"),

@@ -102,6 +102,15 @@ function keepAlive() {
 }
 for (const kind of ["keydown", "pointerdown"]) document.addEventListener(kind, keepAlive);
 
+// Leaving (a link, a reload, closing the tab, signing out) while a chat is one's own would
+// leave its child with nobody until it goes back to the queue: the browser asks first.
+window.addEventListener("beforeunload", (event) => {
+  const live = [...state.panels.values()].some(
+    (panel) => panel.dataset.role === "own" && !panel.dataset.closed,
+  );
+  if (live) event.preventDefault();
+});
+
 // Offline: the socket is as good as gone; close it, and reconnect as soon as the network
 // is back (the hello then says which chats the console still shows as its own).
 window.addEventListener("offline", () => {
@@ -159,8 +168,10 @@ function handle(frame) {
       break;
     case "released": {
       const panel = state.panels.get(String(frame.conversation));
+      const returned = frame.reason === "returned";
       let text = frame.to ? fill(words.released, { name: frame.to }) : words.released_gone;
-      if (panel?.dataset.role === "watch") text = words.watch_ended;
+      if (returned) text = words.released_returned;
+      if (panel?.dataset.role === "watch") text = returned ? words.watch_returned : words.watch_ended;
       closeRole(frame.conversation, text);
       break;
     }
